@@ -1,0 +1,142 @@
+"""The app's settings: one YAML file rendered by Ansible (role `app`), read once at start.
+
+Nothing here has a default that points at real infrastructure or holds a password: a missing
+setting fails the start with the name of the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CONFIG_ENV = "ROADIE_APP_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Endpoint(_Strict):
+    host: str
+    port: int = Field(gt=0, lt=65536)
+
+
+class PostgresSettings(_Strict):
+    """PostgreSQL through HAProxy: `primary` (read-write) and `replicas` (read-only) ports."""
+
+    primary: Endpoint
+    replicas: Endpoint
+    user: str
+    password: str = Field(min_length=1)
+    connect_timeout: int = 3
+    primary_pool_max: int = Field(16, ge=1)
+    replica_pool_max: int = Field(8, ge=1)
+    pool_timeout: float = 10.0
+    # A pool retries a failed connection with exponential backoff until this many seconds have
+    # passed, then starts afresh on the next request. Kept short: after a failover (tens of
+    # seconds without a primary) a long backoff would keep the app waiting after the database
+    # is back.
+    reconnect_timeout: float = 3.0
+    # A statement that runs longer is cancelled: a stuck lock never pins a pooled connection.
+    statement_timeout_ms: int = 5000
+
+
+class Shard(_Strict):
+    """One database of the catalogue; `number` is encoded into the ids it issues.
+
+    In the lab every shard is a database of the one Patroni cluster; in production each shard
+    has its own cluster, and so its own HAProxy endpoints (else the global ones apply)."""
+
+    number: int = Field(ge=1, lt=32)
+    database: str
+    primary: Endpoint | None = None
+    replicas: Endpoint | None = None
+
+
+class City(_Strict):
+    id: int = Field(ge=1)
+    name: str
+    shard: str
+
+
+class RedisSettings(_Strict):
+    sentinels: list[Endpoint] = Field(min_length=1)
+    master_name: str
+    sentinel_password: str = Field(min_length=1)
+    user: str
+    password: str = Field(min_length=1)
+    socket_timeout: float = 1.0
+
+
+class RabbitSettings(_Strict):
+    host: str
+    port: int = 5672
+    vhost: str
+    user: str
+    password: str = Field(min_length=1)
+    exchange: str = "tickets"
+    counters_queue: str = "tickets.counters"
+
+
+class TicketSettings(_Strict):
+    hold_minutes_default: int = Field(10, ge=1, le=60)
+    cache_ttl_seconds: int = Field(30, ge=1)
+    listing_cache_ttl_seconds: int = Field(10, ge=1)
+    session_ttl_seconds: int = Field(3600, ge=60)
+    # Months of future partitions kept ready, and months after which a past month is archived.
+    partitions_ahead_months: int = Field(12, ge=1)
+    partitions_keep_months: int = Field(3, ge=1)
+
+
+class TracingSettings(_Strict):
+    # OTLP/HTTP traces endpoint, e.g. http://jaeger:4318/v1/traces; empty = tracing export off.
+    otlp_endpoint: str = ""
+    service_name: str = "roadie-app"
+    # Share of traces kept (the parent's decision wins for propagated traces).
+    sample_ratio: float = Field(1.0, ge=0, le=1)
+
+
+class Settings(_Strict):
+    node: str
+    postgres: PostgresSettings
+    shards: dict[str, Shard] = Field(min_length=1)
+    cities: list[City] = Field(min_length=1)
+    redis: RedisSettings
+    rabbitmq: RabbitSettings
+    tickets: TicketSettings = TicketSettings()
+    tracing: TracingSettings = TracingSettings()
+    log_level: str = "INFO"
+    # The worker's own Prometheus endpoint (0 = none); the web server serves /metrics itself.
+    worker_metrics_address: str = "127.0.0.1"
+    worker_metrics_port: int = Field(0, ge=0, lt=65536)
+
+    @model_validator(mode="after")
+    def _cities_name_known_shards(self) -> Settings:
+        unknown = sorted({c.shard for c in self.cities} - set(self.shards))
+        if unknown:
+            raise ValueError(f"cities refer to unknown shards {unknown}; shards: {sorted(self.shards)}")
+        numbers = [s.number for s in self.shards.values()]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("every shard needs its own number (it is encoded into ids)")
+        ids = [c.id for c in self.cities]
+        if len(set(ids)) != len(ids):
+            raise ValueError("city ids must be unique")
+        return self
+
+
+class SettingsError(Exception):
+    """The configuration file is missing or invalid; the message names the setting."""
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    source = Path(path or os.environ.get(CONFIG_ENV, ""))
+    if not str(source) or not source.is_file():
+        raise SettingsError(f"app configuration not found: set {CONFIG_ENV} to the rendered app.yml (got '{source}')")
+    try:
+        data = yaml.safe_load(source.read_text()) or {}
+        return Settings.model_validate(data)
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise SettingsError(f"invalid app configuration {source}: {exc}") from exc

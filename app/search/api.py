@@ -1,0 +1,188 @@
+"""The search HTTP API: a FastAPI router the app mounts with ``app.include_router(router)``.
+
+Public::
+
+    POST /v1/search          best offer per hotel across suppliers (422 on invalid input)
+    POST /v1/search/book     book an offer (its outcome feeds the supplier's breaker)
+    GET  /v1/search/stats    this node: offer store backend, membership, breakers, limits, counters
+
+Internal (node to node, not in the OpenAPI schema)::
+
+    POST /internal/v1/search/fetch   a non-owner forwards misses to the routing key's owner
+    GET  /internal/v1/search/owner   which node owns (supplier, check-in, nights) right now
+
+The router carries its own lifespan (FastAPI merges it into the app's): it finds the search
+settings (``wiring.config_path``), builds and starts the search and stops it on shutdown. Without
+settings the app still runs and these endpoints answer 503 saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.search import wiring
+from app.search.cache_key import BatchKey, parse_occupancy, routing_key
+from app.search.models import ID_PATTERN, HotelId, SearchRequest, SearchResponse, SupplierId
+from app.search.supplier_client import SupplierCallError
+from app.search.wiring import SearchRuntime
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await wiring.start(app)
+    try:
+        yield
+    finally:
+        await wiring.stop(app)
+
+
+router = APIRouter(tags=["search"], lifespan=lifespan)
+
+
+class SearchBody(SearchRequest):
+    """A search; ``suppliers`` optionally narrows it to some of the configured suppliers."""
+
+    suppliers: tuple[SupplierId, ...] | None = Field(
+        default=None, description="ask only these configured suppliers (default: all)"
+    )
+
+
+class BookBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    supplier: SupplierId
+    hotel_id: HotelId
+    offer_id: str = Field(min_length=1, max_length=200)
+
+
+class ForwardBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    supplier: SupplierId
+    checkin: date
+    nights: int = Field(ge=1, le=60)
+    occupancy: str = Field(min_length=2, max_length=200)
+    hotel_ids: tuple[HotelId, ...] = Field(min_length=1, max_length=1000)
+
+
+def _problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"code": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def _runtime(request: Request) -> SearchRuntime | JSONResponse:
+    runtime: SearchRuntime | None = getattr(request.app.state, "search", None)
+    if runtime is None:
+        reason = getattr(request.app.state, "search_off_reason", "search is not started")
+        return _problem(503, "search_off", f"hotel search is not configured on this node: {reason}")
+    return runtime
+
+
+def _unknown_suppliers(runtime: SearchRuntime, names: tuple[str, ...] | None) -> JSONResponse | None:
+    unknown = sorted(set(names or ()) - set(runtime.supplier_names))
+    if unknown:
+        known = ", ".join(runtime.supplier_names)
+        return _problem(422, "invalid", f"suppliers: unknown {unknown}; configured: {known}")
+    return None
+
+
+@router.post(
+    "/v1/search",
+    response_model=SearchResponse,
+    responses={
+        400: {"description": "The search cannot be answered (city search needs a hotel directory)."},
+        422: {"description": "Invalid search (the detail names each problem)."},
+        503: {"description": "Search is not configured on this node."},
+    },
+)
+async def search(body: SearchBody, request: Request) -> Any:
+    """The cheapest offer per hotel across suppliers, with where each price came from and its age."""
+    runtime = _runtime(request)
+    if isinstance(runtime, JSONResponse):
+        return runtime
+    if problem := _unknown_suppliers(runtime, body.suppliers):
+        return problem
+    if not body.hotel_ids:
+        return _problem(
+            400, "unsupported", "city search needs a hotel directory, which is not deployed; give hotel_ids"
+        )
+    return await runtime.search(body, body.suppliers)
+
+
+@router.post(
+    "/v1/search/book",
+    responses={409: {"description": "The supplier refused: the offer is no longer available."},
+               502: {"description": "The supplier did not answer."}},
+)  # fmt: skip
+async def book(body: BookBody, request: Request) -> JSONResponse:
+    """Book an offer a search showed; failures count against the supplier's breaker."""
+    runtime = _runtime(request)
+    if isinstance(runtime, JSONResponse):
+        return runtime
+    if problem := _unknown_suppliers(runtime, (body.supplier,)):
+        return problem
+    try:
+        confirmed = await runtime.book(body.supplier, body.hotel_id, body.offer_id)
+    except SupplierCallError as exc:
+        return _problem(502, "supplier_failed", str(exc))
+    if not confirmed:
+        return JSONResponse({"status": "failed", "detail": "the supplier refused the booking"}, status_code=409)
+    return JSONResponse({"status": "confirmed"})
+
+
+@router.get("/v1/search/stats")
+async def stats(request: Request) -> Any:
+    """This node's view: offer store backend, membership, breakers, rate limits, counters."""
+    runtime = _runtime(request)
+    if isinstance(runtime, JSONResponse):
+        return runtime
+    return await runtime.stats()
+
+
+@router.post(wiring.FORWARD_PATH, include_in_schema=False)
+async def fetch_forwarded(
+    body: ForwardBody,
+    request: Request,
+    forwarded_by: Annotated[str | None, Header(alias=wiring.FORWARDED_HEADER)] = None,
+) -> Any:
+    runtime = _runtime(request)
+    if isinstance(runtime, JSONResponse):
+        return runtime
+    if problem := _unknown_suppliers(runtime, (body.supplier,)):
+        return problem
+    try:
+        occupancy = parse_occupancy(body.occupancy)
+    except ValueError as exc:
+        return _problem(422, "invalid", f"occupancy: {exc}")
+    del occupancy, forwarded_by  # parsed only to validate; the batch key keeps the canonical text
+    batch = BatchKey(body.supplier, body.checkin, body.nights, body.occupancy)
+    return await runtime.serve_forwarded(batch, body.hotel_ids)
+
+
+@router.get("/internal/v1/search/owner", include_in_schema=False)
+async def owner(
+    request: Request,
+    supplier: Annotated[str, Query(pattern=ID_PATTERN)],
+    checkin: date,
+    nights: Annotated[int, Query(ge=1, le=60)],
+) -> Any:
+    runtime = _runtime(request)
+    if isinstance(runtime, JSONResponse):
+        return runtime
+    node = runtime.owner(supplier, checkin, nights)
+    ranking = runtime.membership.ring.rank(routing_key(supplier, checkin, nights))
+    return {
+        "owner": node.name if node else None,
+        "ranking": [n.name for n in ranking],
+        "healthy": [n.name for n in runtime.membership.healthy_nodes()],
+        "asked": runtime.node,
+    }

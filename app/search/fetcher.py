@@ -1,0 +1,144 @@
+"""Asking suppliers, on the node that owns the routing key: coalesce, limit, break, call, remember.
+
+``SupplierFetcher.fetch(key)`` is what a cache miss turns into. Concurrent misses for the same
+supplier + stay + occupancy are merged by the coalescer into one ``fetch_batch`` call, which:
+
+1. asks the supplier's circuit breaker for admission (``BreakerOpen`` if refused),
+2. takes a slot of the supplier's cluster-wide rate limit (``RateLimited`` if none in time),
+3. calls the supplier once for all the batch's hotels,
+4. records the outcome in the breaker and the look in the look-to-book counters,
+5. stores available answers in the offer store with their depth's TTL, and "unavailable"
+   answers in the Bloom negative cache (not while the breaker is open: a supplier that switched
+   everything off must not fill the negative cache).
+
+Storing failures never fail the search: they are logged and the answers still returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Protocol
+
+from redis.exceptions import RedisError
+
+from app.search.batching import Coalescer
+from app.search.breaker import BreakerSnapshot, Phase
+from app.search.breaker_window import CallOutcome
+from app.search.cache_key import BatchKey, OfferKey, parse_occupancy
+from app.search.models import HotelAnswer, Occupancy
+from app.search.negative_cache import NegativeKey
+from app.search.offer_store import OfferRecord, OfferStore, OfferStoreError
+from app.search.supplier_client import SupplierCallError
+from app.search.ttl import TtlTable
+
+log = logging.getLogger(__name__)
+
+
+class Breaker(Protocol):
+    """What the fetcher needs of a breaker (``breaker_redis.RedisBreaker`` has it)."""
+
+    async def allow(self) -> bool: ...
+    async def record_call(self, outcome: CallOutcome, available: int = 0, unavailable: int = 0) -> None: ...
+    async def snapshot(self) -> BreakerSnapshot: ...
+
+
+class Limiter(Protocol):
+    async def acquire(self, supplier: str, *, timeout: float, cost: int = 1) -> None: ...
+
+
+class NegativeCache(Protocol):
+    async def add_many(self, keys: Sequence[NegativeKey]) -> None: ...
+    async def contains_many(self, keys: Sequence[NegativeKey]) -> list[bool]: ...
+
+
+class Supplier(Protocol):
+    async def search(
+        self, supplier: str, hotel_ids: Sequence[str], checkin: date, nights: int, occupancy: Occupancy
+    ) -> dict[str, HotelAnswer]: ...
+
+
+class LookTracker(Protocol):
+    async def record_look(self, supplier: str, hotels: int) -> None: ...
+
+
+class BreakerOpen(RuntimeError):
+    """The supplier's breaker refused the call."""
+
+
+class SupplierFetcher:
+    def __init__(
+        self,
+        *,
+        supplier: Supplier,
+        breakers: Mapping[str, Breaker],
+        limiter: Limiter,
+        store: OfferStore,
+        negative: NegativeCache,
+        ttl: TtlTable,
+        looks: LookTracker | None = None,
+        max_wait: float = 0.02,
+        max_batch: int = 50,
+        limit_wait: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._supplier = supplier
+        self._breakers = breakers
+        self._limiter = limiter
+        self._store = store
+        self._negative = negative
+        self._ttl = ttl
+        self._looks = looks
+        self._limit_wait = limit_wait
+        self._clock = clock
+        self.coalescer: Coalescer[BatchKey, str, HotelAnswer] = Coalescer(
+            self._fetch_batch, max_wait=max_wait, max_batch=max_batch
+        )
+
+    async def fetch(self, key: OfferKey) -> HotelAnswer:
+        """The supplier's answer for one hotel, shared with concurrent requests of the same batch key."""
+        return await self.coalescer.get(key.batch, key.hotel_id)
+
+    async def _fetch_batch(self, batch: BatchKey, hotels: tuple[str, ...]) -> dict[str, HotelAnswer]:
+        breaker = self._breakers[batch.supplier]
+        if not await breaker.allow():
+            raise BreakerOpen(f"{batch.supplier}: circuit breaker open")
+        await self._limiter.acquire(batch.supplier, timeout=self._limit_wait)
+        occupancy = parse_occupancy(batch.occupancy)
+        try:
+            answers = await self._supplier.search(batch.supplier, hotels, batch.checkin, batch.nights, occupancy)
+        except SupplierCallError as exc:
+            await breaker.record_call(exc.outcome)
+            raise
+        available = sum(1 for answer in answers.values() if answer.available)
+        await breaker.record_call(CallOutcome.SUCCESS, available, len(answers) - available)
+        if self._looks is not None:
+            await self._looks.record_look(batch.supplier, len(hotels))
+        healthy = (await breaker.snapshot()).phase is Phase.CLOSED
+        await self._remember(batch, answers, remember_unavailable=healthy)
+        return answers
+
+    async def _remember(
+        self, batch: BatchKey, answers: Mapping[str, HotelAnswer], *, remember_unavailable: bool
+    ) -> None:
+        today = datetime.fromtimestamp(self._clock(), UTC).date()
+        depth = max(0, (batch.checkin - today).days)
+        ttl = self._ttl.for_depth(depth)
+        records = [
+            OfferRecord(OfferKey(batch.supplier, hotel, batch.checkin, batch.nights, batch.occupancy), answer, ttl)
+            for hotel, answer in answers.items()
+            if answer.available
+        ]
+        negatives = [
+            NegativeKey(batch.supplier, hotel, depth, batch.nights, batch.occupancy)
+            for hotel, answer in answers.items()
+            if not answer.available
+        ]
+        try:
+            await self._store.put_many(records)
+            if remember_unavailable:
+                await self._negative.add_many(negatives)
+        except (OfferStoreError, RedisError) as exc:
+            log.warning("%s: could not cache %d answers: %s", batch.render(), len(answers), exc)

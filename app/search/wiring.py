@@ -1,0 +1,581 @@
+"""Building the search from its settings, and routing cache misses to the node that owns them.
+
+The search settings are their own YAML file (rendered by the Ansible role ``app_search`` next to
+the app's ``app.yml``)::
+
+    node: app-1                          # this node's name, one of ``nodes``
+    nodes:                               # every search node (membership = this list + health)
+      - {name: app-1, url: "http://127.1.1.31:8000", weight: 1}
+    health: {path: /healthz, interval: 1s, timeout: 500ms, fall: 2, rise: 2}
+    redis:                               # breaker state, rate limits, Bloom filters, look-to-book
+      sentinels: [[127.1.1.21, 26379]]
+      service: roadie
+      username: app
+      password: ...
+      sentinel_password: ...
+    offer_store: {backend: redis}        # or {backend: aerospike, hosts: [...], namespace: offers}
+    suppliers:
+      - {name: fast, url: "http://127.1.0.71:8100", rate_limit: {calls: 200, per: 1s}}
+    batching: {max_wait: 50ms, max_batch: 50, limit_wait: 500ms, forward_wait: 2ms}
+    breaker: {time_scale: 0.01}          # ``breaker.BreakerPolicy`` fields
+    offer_ttl: [{max_days: 0, ttl: 5m}, {ttl: 12h}]   # ``ttl.TtlTable``; omitted: the default table
+    negative_cache: {capacity: 100000, target_fpr: 0.0001}
+
+Where the file is: ``$ROADIE_SEARCH_CONFIG``, else ``search.yml`` beside ``$ROADIE_APP_CONFIG``.
+With no file the app runs without search (the endpoints answer 503 and say why).
+
+Routing: a miss for (supplier, check-in, nights) belongs to the rendezvous owner of that routing
+key among the healthy nodes. A node that is not the owner forwards the miss to the owner's
+``/internal/v1/search/fetch`` (misses for the same owner and batch key are merged into one
+forward), and the owner coalesces it with its own. A forward that cannot connect marks the owner
+down at once and tries the next node of the ranking; the health poller brings it back. A node
+never re-forwards a forwarded request, so nodes that disagree about membership cannot ping-pong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import yaml
+from prometheus_client import CollectorRegistry, Gauge
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from app.common.metrics import REGISTRY as APP_REGISTRY  # the registry the app's /metrics serves
+from app.search.batching import Coalescer
+from app.search.breaker import BreakerPolicy
+from app.search.breaker_redis import RedisBreaker
+from app.search.cache_key import BatchKey, OfferKey, routing_key
+from app.search.durations import parse_duration
+from app.search.fetcher import SupplierFetcher
+from app.search.look_to_book import LookToBookTracker
+from app.search.membership import HealthCheckConfig, HealthPoller, Membership
+from app.search.metrics import SearchMetrics
+from app.search.models import HotelAnswer, SearchRequest, SearchResponse
+from app.search.negative_cache import BloomNegativeCache, NegativeCacheConfig
+from app.search.offer_store import OfferStore, create_offer_store
+from app.search.rate_limit import RedisRateLimiter, SupplierLimit
+from app.search.redis_client import RedisSettings, connect
+from app.search.rendezvous import Node
+from app.search.service import SearchService
+from app.search.supplier_client import SupplierClient
+from app.search.ttl import TtlTable
+
+log = logging.getLogger(__name__)
+
+SEARCH_CONFIG_ENV = "ROADIE_SEARCH_CONFIG"
+APP_CONFIG_ENV = "ROADIE_APP_CONFIG"
+SEARCH_CONFIG_NAME = "search.yml"
+FORWARD_PATH = "/internal/v1/search/fetch"
+FORWARDED_HEADER = "x-roadie-search-forwarded"
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeSettings(_Strict):
+    name: str = Field(min_length=1)
+    url: str = Field(pattern=r"^https?://")
+    weight: float = Field(1.0, gt=0)
+
+
+class HealthSettings(_Strict):
+    path: str = "/healthz"
+    interval: Seconds = 1.0
+    timeout: Seconds = 0.5
+    fall: int = Field(2, ge=1)
+    rise: int = Field(2, ge=1)
+
+
+class RateLimitSettings(_Strict):
+    calls: int = Field(ge=1)
+    per: Seconds = Field(gt=0)
+    safety: Seconds = 1.0
+
+
+class SupplierSettings(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    url: str = Field(pattern=r"^https?://")
+    rate_limit: RateLimitSettings | None = None
+
+
+class BatchingSettings(_Strict):
+    max_wait: Seconds = 0.02  # how long the owner's buffer collects hotels for one supplier call
+    max_batch: int = Field(50, ge=1)  # hotels per supplier call
+    limit_wait: Seconds = 0.5  # how long a call may wait for a rate-limit slot before it is skipped
+    forward_wait: Seconds = 0.002  # how long a non-owner collects misses for one forward
+
+
+class NegativeCacheSettings(_Strict):
+    capacity: int = Field(100_000, ge=1)
+    target_fpr: float = Field(1e-4, gt=0, lt=1)
+
+
+class SearchSettings(_Strict):
+    node: str
+    nodes: tuple[NodeSettings, ...] = Field(min_length=1)
+    health: HealthSettings = HealthSettings()
+    redis: dict[str, Any]
+    offer_store: dict[str, Any] = Field(default_factory=lambda: {"backend": "redis"})
+    suppliers: tuple[SupplierSettings, ...] = Field(min_length=1)
+    batching: BatchingSettings = BatchingSettings()
+    breaker: dict[str, Any] = Field(default_factory=dict)
+    offer_ttl: tuple[dict[str, Any], ...] | None = None
+    negative_cache: NegativeCacheSettings = NegativeCacheSettings()
+    supplier_timeout: Seconds = 2.0
+    forward_timeout: Seconds = 3.0
+    metrics_interval: Seconds = 5.0
+    key_prefix: str = ""  # prefixes every Redis key (offers, breakers, limits, filters)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchSettings:
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"node names must be unique (got {names})")
+        if self.node not in names:
+            raise ValueError(f"node {self.node!r} is not among the configured nodes {names}")
+        suppliers = [s.name for s in self.suppliers]
+        if len(set(suppliers)) != len(suppliers):
+            raise ValueError(f"supplier names must be unique (got {suppliers})")
+        if "backend" not in self.offer_store:
+            raise ValueError("offer_store needs a backend (e.g. {backend: redis})")
+        RedisSettings.from_config(self.redis)  # fails with the unknown or missing setting
+        BreakerPolicy.from_config(self.breaker)
+        self.ttl_table()
+        return self
+
+    def ttl_table(self) -> TtlTable:
+        return TtlTable.from_config(self.offer_ttl) if self.offer_ttl is not None else TtlTable.default()
+
+    def redis_settings(self) -> RedisSettings:
+        return RedisSettings.from_config(self.redis)
+
+    def offer_store_options(self) -> tuple[str, dict[str, Any]]:
+        """Backend name and its options; the Redis backend shares the search's Redis by default."""
+        options = {k: v for k, v in self.offer_store.items() if k != "backend"}
+        backend = str(self.offer_store["backend"])
+        if backend == "redis" and not {"url", "sentinels"} & set(options):
+            options = {**self.redis, **options}
+            options.setdefault("prefix", self.key_prefix)
+        return backend, options
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where the search settings are: ``$ROADIE_SEARCH_CONFIG`` or beside ``$ROADIE_APP_CONFIG``."""
+    env = os.environ if environ is None else environ
+    if env.get(SEARCH_CONFIG_ENV):
+        return Path(env[SEARCH_CONFIG_ENV])
+    if env.get(APP_CONFIG_ENV):
+        return Path(env[APP_CONFIG_ENV]).parent / SEARCH_CONFIG_NAME
+    return None
+
+
+class SearchConfigError(Exception):
+    """The search settings file is missing or invalid; the message names the setting."""
+
+
+def load_settings(path: str | Path) -> SearchSettings:
+    source = Path(path)
+    try:
+        data = yaml.safe_load(source.read_text()) or {}
+        return SearchSettings.model_validate(data)
+    except OSError as exc:
+        raise SearchConfigError(f"cannot read search settings {source}: {exc}") from exc
+    except (yaml.YAMLError, ValidationError, ValueError) as exc:
+        raise SearchConfigError(f"invalid search settings {source}: {exc}") from exc
+
+
+class OwnerUnreachable(ConnectionError):
+    """The owning node refused the connection (it is down): route to the next one."""
+
+
+@dataclass(slots=True)
+class RoutingStats:
+    local_misses: int = 0  # misses this node fetched itself (it owned them)
+    forwarded_out: int = 0  # forward calls to an owner
+    forwarded_in: int = 0  # forward calls served for other nodes
+    reroutes: int = 0  # misses sent to the next node because the owner was unreachable
+
+
+_METRICS: dict[int, tuple[SearchMetrics, Gauge]] = {}
+
+
+def _metrics_for(registry: CollectorRegistry) -> tuple[SearchMetrics, Gauge]:
+    """One set of search metrics per registry (a process may build the runtime more than once)."""
+    if id(registry) not in _METRICS:
+        backend = Gauge("search_offer_store_backend", "1 for the active offer store backend", ["backend"],
+                        registry=registry)  # fmt: skip
+        _METRICS[id(registry)] = (SearchMetrics(registry), backend)
+    return _METRICS[id(registry)]
+
+
+@dataclass
+class SearchRuntime:
+    """Everything one search node runs, built by ``build`` and driven by ``start``/``stop``."""
+
+    settings: SearchSettings
+    redis: Any
+    store: OfferStore
+    negative: BloomNegativeCache
+    limiter: RedisRateLimiter
+    breakers: dict[str, RedisBreaker]
+    looks: LookToBookTracker
+    suppliers: SupplierClient
+    fetcher: SupplierFetcher
+    membership: Membership
+    supplier_http: httpx.AsyncClient
+    peer_http: httpx.AsyncClient
+    metrics: SearchMetrics | None = None
+    routing: RoutingStats = field(default_factory=RoutingStats)
+    started_at: float = field(default_factory=time.time)
+    _forwarder: Coalescer[tuple[str, BatchKey], str, HotelAnswer] | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: SearchSettings, registry: CollectorRegistry | None = None) -> SearchRuntime:
+        prefix = settings.key_prefix
+        redis = connect(settings.redis_settings())
+        backend, options = settings.offer_store_options()
+        store = create_offer_store(backend, options)
+        ttl = settings.ttl_table()
+        negative = BloomNegativeCache(
+            redis,
+            NegativeCacheConfig(
+                capacity=settings.negative_cache.capacity,
+                target_fpr=settings.negative_cache.target_fpr,
+                ttl_table=ttl,
+                key_prefix=f"{prefix}bloom:neg:v1",
+            ),
+        )
+        limits = {
+            s.name: SupplierLimit(s.rate_limit.calls, s.rate_limit.per, s.rate_limit.safety)
+            for s in settings.suppliers
+            if s.rate_limit is not None
+        }
+        limiter = RedisRateLimiter(redis, limits, prefix=f"{prefix}ratelimit:v1")
+        policy = BreakerPolicy.from_config(settings.breaker)
+        breakers = {
+            s.name: RedisBreaker(redis, s.name, policy, prefix=f"{prefix}breaker:v1") for s in settings.suppliers
+        }
+        looks = LookToBookTracker(redis, prefix=f"{prefix}l2b:v1")
+        supplier_http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+        peer_http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+        suppliers = SupplierClient(
+            supplier_http, {s.name: s.url.rstrip("/") for s in settings.suppliers}, timeout=settings.supplier_timeout
+        )
+        fetcher = SupplierFetcher(
+            supplier=suppliers,
+            breakers=breakers,
+            limiter=limiter,
+            store=store,
+            negative=negative,
+            ttl=ttl,
+            looks=looks,
+            max_wait=settings.batching.max_wait,
+            max_batch=settings.batching.max_batch,
+            limit_wait=settings.batching.limit_wait,
+        )
+        membership = Membership(
+            [Node(n.name, n.url.rstrip("/"), n.weight) for n in settings.nodes], self_name=settings.node
+        )
+        metrics = None
+        if registry is not None:
+            metrics, backend_gauge = _metrics_for(registry)
+            backend_gauge.labels(backend).set(1)
+        runtime = cls(
+            settings=settings,
+            redis=redis,
+            store=store,
+            negative=negative,
+            limiter=limiter,
+            breakers=breakers,
+            looks=looks,
+            suppliers=suppliers,
+            fetcher=fetcher,
+            membership=membership,
+            supplier_http=supplier_http,
+            peer_http=peer_http,
+            metrics=metrics,
+        )
+        runtime._forwarder = Coalescer(
+            runtime._forward, max_wait=settings.batching.forward_wait, max_batch=settings.batching.max_batch
+        )
+        return runtime
+
+    @property
+    def node(self) -> str:
+        return self.settings.node
+
+    @property
+    def supplier_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.settings.suppliers)
+
+    async def start(self) -> None:
+        health = self.settings.health
+        poller = HealthPoller(
+            self.membership,
+            self.peer_http,
+            HealthCheckConfig(health.path, health.interval, health.timeout, health.fall, health.rise),
+        )
+        self._tasks.append(asyncio.create_task(_forever("health poller", poller.run), name="search-health"))
+        if self.metrics is not None:
+            self._tasks.append(asyncio.create_task(self._export_loop(), name="search-metrics"))
+        log.info(
+            "search on %s: offer store %s, %d suppliers, nodes %s",
+            self.node,
+            self.store.name,
+            len(self.supplier_names),
+            [n.name for n in self.membership.ring.nodes],
+        )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.fetcher.coalescer.drain(), timeout=5)
+        await self.supplier_http.aclose()
+        await self.peer_http.aclose()
+        await self.store.close()
+        await self.redis.aclose()
+
+    # --- searching -------------------------------------------------------------------------
+
+    async def search(self, request: SearchRequest, suppliers: Sequence[str] | None = None) -> SearchResponse:
+        service = SearchService(
+            suppliers=tuple(suppliers) if suppliers else self.supplier_names,
+            store=self.store,
+            negative=self.negative,
+            fetch=self.fetch,
+            metrics=self.metrics,
+        )
+        return await service.search(request)
+
+    def owner(self, supplier: str, checkin: date, nights: int) -> Node | None:
+        return self.membership.owner(routing_key(supplier, checkin, nights))
+
+    async def fetch(self, key: OfferKey) -> HotelAnswer:
+        """A miss: fetched here if this node owns its routing key, else by the owner."""
+        routing = routing_key(key.supplier, key.checkin, key.nights)
+        tried: set[str] = set()
+        while True:
+            owner = self.membership.ring.owner(
+                routing, lambda node: node.name not in tried and self.membership.is_healthy(node)
+            )
+            if owner is None or owner.name == self.node:
+                self.routing.local_misses += 1
+                return await self.fetcher.fetch(key)
+            assert self._forwarder is not None
+            try:
+                return await self._forwarder.get((owner.name, key.batch), key.hotel_id)
+            except OwnerUnreachable as exc:
+                log.warning("search node %s unreachable, routing %s to the next node: %s", owner.name, routing, exc)
+                self.membership.mark(owner.name, False)
+                self.routing.reroutes += 1
+                tried.add(owner.name)
+
+    async def _forward(self, target: tuple[str, BatchKey], hotels: tuple[str, ...]) -> dict[str, HotelAnswer]:
+        name, batch = target
+        node = next(n for n in self.membership.ring.nodes if n.name == name)
+        self.routing.forwarded_out += 1
+        body = {
+            "supplier": batch.supplier,
+            "checkin": batch.checkin.isoformat(),
+            "nights": batch.nights,
+            "occupancy": batch.occupancy,
+            "hotel_ids": list(hotels),
+        }
+        try:
+            response = await self.peer_http.post(
+                node.url + FORWARD_PATH,
+                json=body,
+                headers={FORWARDED_HEADER: self.node},
+                timeout=self.settings.forward_timeout,
+            )
+        except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+            raise OwnerUnreachable(f"{name}: {exc}") from exc
+        if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
+            raise OwnerUnreachable(f"{name}: answered 503 ({response.text[:200]})")
+        response.raise_for_status()
+        data = response.json()
+        return {hotel: HotelAnswer.model_validate(answer) for hotel, answer in data["answers"].items()}
+
+    async def serve_forwarded(self, batch: BatchKey, hotels: Sequence[str]) -> dict[str, Any]:
+        """Fetch a forwarded batch here (never forwarded again): answers and per-hotel errors."""
+        self.routing.forwarded_in += 1
+        keys = [OfferKey(batch.supplier, hotel, batch.checkin, batch.nights, batch.occupancy) for hotel in hotels]
+        results = await asyncio.gather(*(self.fetcher.fetch(key) for key in keys), return_exceptions=True)
+        answers: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for key, result in zip(keys, results, strict=True):
+            if isinstance(result, HotelAnswer):
+                answers[key.hotel_id] = result.model_dump(mode="json")
+            elif isinstance(result, Exception):
+                errors[key.hotel_id] = f"{type(result).__name__}: {result}"
+            else:
+                raise result
+        return {"node": self.node, "answers": answers, "errors": errors}
+
+    # --- booking ---------------------------------------------------------------------------
+
+    async def book(self, supplier: str, hotel_id: str, offer_id: str) -> bool:
+        """Book an offer; the outcome feeds the supplier's breaker and look-to-book ratio."""
+        confirmed = await self.suppliers.book(supplier, offer_id, hotel_id)
+        await self.breakers[supplier].record_booking(confirmed)
+        if confirmed:
+            await self.looks.record_booking(supplier)
+        return confirmed
+
+    # --- operations ------------------------------------------------------------------------
+
+    async def readiness(self) -> dict[str, str]:
+        """Checks for the app's /readyz: values are "ok" or why not; a key names the offer store."""
+        try:
+            await self.redis.ping()
+            redis = "ok"
+        except Exception as exc:
+            redis = f"failed: {type(exc).__name__}"
+        return {"search_redis": redis, f"search_offer_store:{self.store.name}": "ok"}
+
+    async def stats(self) -> dict[str, Any]:
+        suppliers: dict[str, Any] = {}
+        for name, breaker in self.breakers.items():
+            snapshot = await breaker.snapshot()
+            l2b = await self.looks.read(name)
+            suppliers[name] = {
+                "breaker": {
+                    "phase": snapshot.phase.value,
+                    "level": snapshot.level,
+                    "reason": snapshot.reason.value if snapshot.reason else None,
+                    "open_until": snapshot.open_until,
+                    "success_rate": snapshot.success_rate,
+                    "success_rate_15m": snapshot.success_rate_15m,
+                    "calls_15m": snapshot.calls_15m,
+                },
+                "rate_limit": _limit(self.limiter.limits.get(name)),
+                "rate_limit_used": await self.limiter.used(name),
+                "look_to_book": {
+                    "looks": l2b.looks,
+                    "hotels": l2b.hotels,
+                    "bookings": l2b.bookings,
+                    "ratio": l2b.ratio,
+                },
+            }
+        coalescer = self.fetcher.coalescer.stats
+        return {
+            "node": self.node,
+            "offer_store": dict(self.store.describe()),
+            "negative_cache": dict(self.negative.describe()),
+            "membership": {
+                "nodes": [n.name for n in self.membership.ring.nodes],
+                "healthy": [n.name for n in self.membership.healthy_nodes()],
+            },
+            "coalescer": {
+                "requests": coalescer.requests,
+                "shared": coalescer.shared,
+                "batches": coalescer.batches,
+                "items": coalescer.items,
+                "full_flushes": coalescer.full_flushes,
+            },
+            "routing": {
+                "local_misses": self.routing.local_misses,
+                "forwarded_out": self.routing.forwarded_out,
+                "forwarded_in": self.routing.forwarded_in,
+                "reroutes": self.routing.reroutes,
+            },
+            "suppliers": suppliers,
+        }
+
+    async def _export_loop(self) -> None:
+        assert self.metrics is not None
+        while True:
+            try:
+                for name, breaker in self.breakers.items():
+                    self.metrics.export_breaker(await breaker.snapshot())
+                    self.metrics.export_look_to_book(await self.looks.read(name))
+                self.metrics.export_coalescer(self.fetcher.coalescer.stats)
+            except Exception as exc:  # metrics must never stop the node
+                log.warning("search metrics export failed: %s", exc)
+            await asyncio.sleep(self.settings.metrics_interval)
+
+
+def _limit(limit: SupplierLimit | None) -> dict[str, float] | None:
+    return None if limit is None else {"calls": limit.calls, "per": limit.per, "safety": limit.safety}
+
+
+async def _forever(what: str, run: Any) -> None:
+    while True:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s failed, restarting it: %s", what, exc)
+            await asyncio.sleep(1)
+
+
+async def start(app_or_state: Any, settings: SearchSettings | str | Path | None = None) -> SearchRuntime | None:
+    """Build and start the search and put it on ``app.state.search`` (or the state object given).
+
+    ``settings``: the settings, a path to them, or None to find them (``config_path``). Without a
+    settings file the search is off: ``state.search`` is None and the endpoints answer 503.
+    """
+    state = getattr(app_or_state, "state", app_or_state)
+    if settings is None:
+        path = config_path()
+        if path is None or not path.is_file():
+            log.warning("hotel search is off: no search settings at %s (set %s)", path, SEARCH_CONFIG_ENV)
+            state.search = None
+            state.search_off_reason = f"no search settings at {path}"
+            return None
+        settings = path
+    if not isinstance(settings, SearchSettings):
+        settings = load_settings(settings)
+    runtime = SearchRuntime.build(settings, APP_REGISTRY)
+    await runtime.start()
+    state.search = runtime
+    return runtime
+
+
+async def stop(app_or_state: Any) -> None:
+    state = getattr(app_or_state, "state", app_or_state)
+    runtime: SearchRuntime | None = getattr(state, "search", None)
+    if runtime is not None:
+        await runtime.stop()
+        state.search = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m app.search.wiring --check search.yml``: validate a settings file (Ansible uses it)."""
+    parser = argparse.ArgumentParser(prog="python -m app.search.wiring")
+    parser.add_argument("--check", required=True, help="search settings file to validate")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.check)
+    except SearchConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    backend, _ = settings.offer_store_options()
+    print(f"ok: node {settings.node}, {len(settings.suppliers)} suppliers, offer store {backend}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Concert ticketing: catalogue reads (eventually consistent) and bookings (strongly consistent)."""

@@ -1,0 +1,45 @@
+"""Sessions in Redis, so any app node serves any request (the nodes keep no state)."""
+
+from __future__ import annotations
+
+import secrets
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.tickets import errors
+from app.tickets.models import Session
+
+SESSION_ID_BYTES = 24
+
+
+def session_key(session_id: str) -> str:
+    return f"tickets:session:{session_id}"
+
+
+class Sessions:
+    def __init__(self, redis: Redis, ttl: int) -> None:
+        self._redis = redis
+        self._ttl = ttl
+
+    async def create(self, customer: str) -> Session:
+        session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
+        try:
+            await self._redis.set(session_key(session_id), customer, ex=self._ttl)
+        except RedisError as exc:
+            raise errors.Unavailable("sessions are unavailable (Redis); retry shortly") from exc
+        return Session(id=session_id, customer=customer, expires_in=self._ttl)
+
+    async def customer(self, session_id: str | None) -> str | None:
+        """The session's customer; None without a session; 401 for an unknown or expired one."""
+        if session_id is None:
+            return None
+        if not session_id or len(session_id) > 100:
+            raise errors.Unauthorized("malformed X-Session-Id")
+        try:
+            customer = await self._redis.get(session_key(session_id))
+        except RedisError as exc:
+            raise errors.Unavailable("sessions are unavailable (Redis); retry shortly") from exc
+        if customer is None:
+            raise errors.Unauthorized("unknown or expired session; create one with POST /v1/sessions")
+        return str(customer)

@@ -1,0 +1,1 @@
+"""roadie's policy pack: rules (`rules`) and their pulumi-policy wrappers (`policies`)."""

@@ -1,0 +1,203 @@
+"""Compose the tiers of one stack (dev, staging, prod or dr) from its validated settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from roadie_infra import outputs
+from roadie_infra.app_platform import AppPlatform, AppPlatformArgs
+from roadie_infra.backups import Backups, BackupsArgs, bucket_access_policy
+from roadie_infra.cache import CacheTier
+from roadie_infra.config import load_settings
+from roadie_infra.database import DatabaseArgs, DatabaseTier
+from roadie_infra.dr import DisasterRecovery, DisasterRecoveryArgs
+from roadie_infra.host_tier import HostTier
+from roadie_infra.images import host_ami
+from roadie_infra.instances import Host, HostsArgs
+from roadie_infra.keys import storage_key
+from roadie_infra.kubernetes_app import KubernetesApp, KubernetesAppArgs
+from roadie_infra.load_balancer import LoadBalancer, LoadBalancerArgs
+from roadie_infra.messaging import MessagingTier
+from roadie_infra.monitoring import MonitoringTier
+from roadie_infra.network import Network, NetworkArgs
+from roadie_infra.offer_store import OfferStoreTier
+from roadie_infra.security import APP, LB, PG_LB, SecurityArgs, SecurityGroups
+from roadie_infra.settings import StackSettings
+from roadie_infra.tiers import CACHE, DATABASE, MESSAGING, MONITORING, OFFER_STORE, TierSpec
+
+HOST_TIER_CLASSES: tuple[tuple[TierSpec, type[HostTier]], ...] = (
+    (CACHE, CacheTier),
+    (MESSAGING, MessagingTier),
+    (MONITORING, MonitoringTier),
+    (OFFER_STORE, OfferStoreTier),
+)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The components of one stack, for `outputs` and for tests."""
+
+    settings: StackSettings
+    network: Network
+    security: SecurityGroups
+    platform: AppPlatform
+    load_balancer: LoadBalancer
+    database: DatabaseTier
+    host_tiers: dict[str, HostTier]
+    app: KubernetesApp
+    backups: Backups | None
+    dr: DisasterRecovery | None
+
+    def hosts(self) -> list[Host]:
+        """Every EC2 host of the stack, database first, in a stable order."""
+        return [*self.database.hosts, *(host for tier in self.host_tiers.values() for host in tier.hosts)]
+
+
+def main() -> Stack:
+    """Entry point of `__main__.py`: validate config, build, export outputs."""
+    stack = build(load_settings())
+    outputs.export(stack)
+    return stack
+
+
+def build(settings: StackSettings) -> Stack:
+    """Create every resource of the stack described by `settings`."""
+    env = settings.environment
+    key = storage_key(env)
+    network = Network(
+        "network",
+        NetworkArgs(env, settings.region, settings.vpc_cidr, settings.availability_zones, settings.nat_per_az),
+    )
+    security = SecurityGroups(
+        "security",
+        SecurityArgs(env, network.vpc.id, settings.vpc_cidr, settings.admin_cidrs, settings.peer_cidrs),
+    )
+    groups = security.groups
+    platform = AppPlatform(
+        "app",
+        AppPlatformArgs(
+            environment=env,
+            region=settings.region,
+            kubernetes_version=settings.kubernetes_version,
+            nodes=settings.app_nodes,
+            subnet_ids=[subnet.id for subnet in network.app_subnets],
+            node_security_group_id=groups[APP].id,
+            kms_key_arn=key.arn,
+            admin_cidrs=settings.admin_cidrs,
+        ),
+    )
+    load_balancer = LoadBalancer(
+        "lb",
+        LoadBalancerArgs(
+            environment=env,
+            vpc_id=network.vpc.id,
+            subnet_ids=[subnet.id for subnet in network.public_subnets],
+            security_group_id=groups[LB].id,
+            autoscaling_group_name=platform.autoscaling_group_name,
+            certificate_arn=settings.certificate_arn,
+        ),
+    )
+    backups = Backups("backups", BackupsArgs(env, settings.region, settings.backups)) if settings.backups else None
+    dr = _disaster_recovery(settings, network, load_balancer)
+    ami = host_ami(settings.ami_id)
+    data_subnets = [subnet.id for subnet in network.data_subnets]
+
+    def hosts_args(tier: TierSpec, extra_policy: pulumi.Input[str] | None = None) -> HostsArgs:
+        return HostsArgs(
+            environment=env,
+            region_index=settings.region_index,
+            tier=tier,
+            size=settings.tiers[tier.key],
+            zones=settings.availability_zones,
+            vpc_cidr=settings.vpc_cidr,
+            subnet_ids=data_subnets,
+            security_group_id=groups[tier.key].id,
+            ami_id=ami,
+            kms_key_arn=key.arn,
+            ssh_key_name=settings.ssh_key_name,
+            protect=settings.is_prod_grade and tier.stateful,
+            dr_site=dr is not None,
+            extra_policy=extra_policy,
+        )
+
+    if backups is not None:
+        backup_policy: pulumi.Input[str] | None = backups.host_policy
+    elif dr is not None:
+        backup_policy = bucket_access_policy(dr.backup_bucket_arn(), dr.backup_key_arn())
+    else:
+        backup_policy = None
+    database = DatabaseTier(
+        "database",
+        DatabaseArgs(
+            hosts=hosts_args(DATABASE, backup_policy),
+            vpc_id=network.vpc.id,
+            lb_subnet_ids=data_subnets,
+            lb_security_group_id=groups[PG_LB].id,
+        ),
+    )
+    host_tiers = {
+        spec.key: cls(spec.key, hosts_args(spec))
+        for spec, cls in HOST_TIER_CLASSES
+        if settings.tiers[spec.key].count > 0
+    }
+    app = KubernetesApp(
+        "app",
+        KubernetesAppArgs(
+            provider=platform.provider,
+            image=settings.app_image,
+            config=app_config(env, database, host_tiers),
+        ),
+    )
+    return Stack(settings, network, security, platform, load_balancer, database, host_tiers, app, backups, dr)
+
+
+def _disaster_recovery(
+    settings: StackSettings, network: Network, load_balancer: LoadBalancer
+) -> DisasterRecovery | None:
+    if settings.dr is None:
+        return None
+    return DisasterRecovery(
+        "dr",
+        DisasterRecoveryArgs(
+            environment=settings.environment,
+            settings=settings.dr,
+            vpc_id=network.vpc.id,
+            vpc_cidr=settings.vpc_cidr,
+            route_table_ids=[table.id for table in network.private_route_tables],
+            load_balancer_dns_name=load_balancer.load_balancer.dns_name,
+            load_balancer_zone_id=load_balancer.load_balancer.zone_id,
+            https=settings.certificate_arn is not None,
+        ),
+    )
+
+
+def app_config(
+    environment: str, database: DatabaseTier, host_tiers: dict[str, HostTier]
+) -> dict[str, pulumi.Input[str]]:
+    """ConfigMap entries pointing the app at this stack's services (k8s/configmap.yaml keys)."""
+
+    def endpoints(tier: TierSpec, port: int) -> pulumi.Output[str]:
+        hosts = host_tiers[tier.key].hosts if tier.key in host_tiers else []
+        return _joined([host.instance.private_ip for host in hosts], port)
+
+    return {
+        "ROADIE_ENVIRONMENT": environment,
+        "ROADIE_PG_HOST": database.load_balancer.dns_name,
+        "ROADIE_REDIS_SENTINELS": endpoints(CACHE, 26379),
+        "ROADIE_RABBITMQ_HOSTS": endpoints(MESSAGING, 5672),
+        "ROADIE_AEROSPIKE_HOSTS": endpoints(OFFER_STORE, 3000),
+        "ROADIE_OTLP_ENDPOINT": endpoints(MONITORING, 4317).apply(
+            lambda joined: f"http://{joined.split(',')[0]}" if joined else ""
+        ),
+    }
+
+
+def _joined(addresses: Sequence[pulumi.Input[str]], port: int) -> pulumi.Output[str]:
+    def join(values: list[Any]) -> str:
+        return ",".join(f"{address}:{port}" for address in values)
+
+    return pulumi.Output.all(*addresses).apply(join)

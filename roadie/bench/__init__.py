@@ -1,0 +1,1 @@
+"""Benchmarks: bounded, loopback-only measurements of the lab (not tests: they print numbers)."""

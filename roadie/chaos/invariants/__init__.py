@@ -1,0 +1,1 @@
+"""The booking invariants the platform promises whatever fails: no seat sold twice."""

@@ -1,0 +1,3 @@
+"""The invariants are only read, never changed: no actions."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""The Patroni/PostgreSQL cluster: its leader, faults on the leader's host, switchover."""

@@ -1,0 +1,1 @@
+"""Redis with Sentinel: the master, faults on the master's host."""

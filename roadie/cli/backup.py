@@ -1,0 +1,134 @@
+"""`roadie backup ...`: pgBackRest backups of the Patroni cluster, and the restore drill."""
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from roadie.backup import pgbackrest, restore, source
+from roadie.backup.report import write_restore_report
+from roadie.backup.status import BackupStatus, BackupSummary, backup_status, prometheus_text
+from roadie.console import console
+from roadie.errors import RoadieError
+from roadie.lab.inventory import load_lab
+from roadie.lab.secrets import load_secrets
+from roadie.paths import project_root
+
+app = typer.Typer(help="Backups: pgBackRest WAL archiving, full/diff/incr backups, restores.", no_args_is_help=True)
+
+BackupType = Annotated[str, typer.Option("--type", "-t", help="full, diff or incr (the first one is always full).")]
+Repo = Annotated[int, typer.Option("--repo", help="1: backups (90 days); 2: the yearly archive.")]
+
+
+@app.command("run")
+def run(backup_type: BackupType = "incr", repo: Repo = 1) -> None:
+    """Take a backup now, on the repository host (production: its cron schedules)."""
+    repository = pgbackrest.repository(load_lab())
+    with console.status(f"{backup_type} backup into repository {repo}"):
+        done = pgbackrest.run_backup(repository, backup_type, repo)
+    console.print(f"[ok]{done.type} backup {done.label}[/] into repository {done.repo} in {done.seconds:.1f}s")
+
+
+@app.command("status")
+def status(
+    textfile: Annotated[
+        Path | None, typer.Option("--textfile", help="Also write the status as Prometheus metrics to this file.")
+    ] = None,
+) -> None:
+    """The last full and incremental backups, their size, and the WAL archive's continuity."""
+    lab = load_lab()
+    repository = pgbackrest.repository(lab)
+    state = backup_status(pgbackrest.info(repository), pgbackrest.list_archive(repository, 1))
+    archiver = source.archiver_state(source.primary(lab, load_secrets(lab.secrets_file)))
+    _print_status(state, archiver)
+    if textfile is not None:
+        tmp = textfile.with_suffix(".tmp")
+        tmp.write_text(prometheus_text(state, time.time()) + _archiver_metrics(state.stanza, archiver))
+        tmp.replace(textfile)
+    if state.last_full is None or not state.archive.continuous or archiver.failing:
+        raise RoadieError("backups are not healthy: see above", exit_code=2)
+
+
+def drill_restore(
+    keep: Annotated[bool, typer.Option(help="Keep the scratch instance's files.")] = False,
+    reports: Annotated[Path | None, typer.Option("--reports", help="Where reports go.")] = None,
+) -> None:
+    """Point-in-time restore into a scratch instance, compared with the source."""
+    lab = load_lab()
+    started = time.time()
+    with console.status("restore drill: markers, snapshot, restore, recovery, comparison"):
+        result = restore.drill_restore(lab, load_secrets(lab.secrets_file), keep=keep)
+    directory = write_restore_report(reports or project_root() / "reports", result, started)
+    console.print(
+        f"restore time {result.total_s:.1f}s (pgBackRest {result.restore_s:.1f}s + recovery {result.recovery_s:.1f}s),"
+        f" data loss {result.lost_rows} rows, target {result.target_time}"
+    )
+    console.print(f"report: {directory}/report.md")
+    if not result.verified:
+        raise RoadieError(f"the restored data differs from the source: see {directory}/report.md")
+    console.print("[ok]restored data matches the source[/]")
+
+
+app.command("restore-drill")(drill_restore)
+
+
+def _when(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _row(table: Table, what: str, backup: BackupSummary | None) -> None:
+    if backup is None:
+        table.add_row(what, "[bad]none[/]", "", "", "", "")
+        return
+    age_h = (time.time() - backup.stopped) / 3600
+    table.add_row(
+        what,
+        f"{backup.label} ({backup.type})",
+        f"{_when(backup.stopped)} ({age_h:.1f} h ago)",
+        f"{backup.seconds:.0f}s",
+        f"{backup.size / 2**20:.1f} MiB",
+        f"{backup.repo_size / 2**20:.1f} MiB",
+    )
+
+
+def _print_status(state: BackupStatus, archiver: source.ArchiverState) -> None:
+    table = Table(title=f"stanza {state.stanza}: {state.status}", title_justify="left")
+    for column in ("backup", "label", "finished", "took", "database size", "stored (compressed)"):
+        table.add_column(column)
+    _row(table, "last full", state.last_full)
+    _row(table, "last diff/incr", state.last_incremental)
+    _row(table, "yearly archive", state.last_archive)
+    console.print(table)
+    archive = state.archive
+    style = "ok" if archive.continuous else "bad"
+    gaps = ", ".join(f"{a}..{b}" for a, b in archive.gaps) or "none"
+    console.print(
+        f"WAL archive: [{style}]{'continuous' if archive.continuous else 'NOT continuous'}[/] "
+        f"{archive.first} .. {archive.last} ({archive.segments} segments since the oldest full backup; gaps: {gaps})"
+    )
+    style = "bad" if archiver.failing else "ok"
+    last = archiver.last_archived_time.isoformat(timespec="seconds") if archiver.last_archived_time else "never"
+    console.print(
+        f"archiver: [{style}]{'FAILING' if archiver.failing else 'ok'}[/], last archived {archiver.last_archived_wal}"
+        f" at {last}, current WAL {archiver.current_wal}, failures {archiver.failed_count}"
+    )
+
+
+def _archiver_metrics(stanza: str, archiver: source.ArchiverState) -> str:
+    labels = f'stanza="{stanza}"'
+    archived = archiver.last_archived_time.timestamp() if archiver.last_archived_time else 0
+    failed = archiver.last_failed_time.timestamp() if archiver.last_failed_time else 0
+    return (
+        "# HELP pgbackrest_archiver_last_archived_timestamp_seconds Last successful WAL archive (pg_stat_archiver).\n"
+        "# TYPE pgbackrest_archiver_last_archived_timestamp_seconds gauge\n"
+        f"pgbackrest_archiver_last_archived_timestamp_seconds{{{labels}}} {archived:.0f}\n"
+        "# HELP pgbackrest_archiver_last_failed_timestamp_seconds Last failed WAL archive attempt (pg_stat_archiver).\n"
+        "# TYPE pgbackrest_archiver_last_failed_timestamp_seconds gauge\n"
+        f"pgbackrest_archiver_last_failed_timestamp_seconds{{{labels}}} {failed:.0f}\n"
+        "# HELP pgbackrest_archiver_failed_total WAL archive attempts that failed (pg_stat_archiver).\n"
+        "# TYPE pgbackrest_archiver_failed_total counter\n"
+        f"pgbackrest_archiver_failed_total{{{labels}}} {archiver.failed_count}\n"
+    )

@@ -1,0 +1,75 @@
+"""`roadie dr ...`: the DR region, its DNS failover records and the region failover drills."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from roadie.console import console
+from roadie.dr import cluster, failback, failover, fence
+from roadie.dr.run import new_run
+from roadie.errors import RoadieError
+from roadie.lab.inventory import load_lab
+from roadie.paths import project_root
+
+app = typer.Typer(
+    help="Disaster recovery: the standby region, DNS failover records, region drills.", no_args_is_help=True
+)
+
+Reports = Annotated[Path | None, typer.Option("--reports", help="Where reports go.")]
+
+
+@app.command("status")
+def status() -> None:
+    """Which region is active: DNS records, fences, and each region's Patroni cluster."""
+    run = new_run("status", load_lab())
+    table = Table(title="DR status", title_justify="left")
+    for column in ("region", "DNS", "fenced", "Patroni leader role", "writable members"):
+        table.add_column(column)
+    active = run.dns.active_region()
+    for number, region in run.topology.regions.items():
+        via = region.members[0].host if fence.is_fenced(number) and region.members else None
+        table.add_row(
+            str(number),
+            "PRIMARY" if active == number else "secondary",
+            "yes" if fence.is_fenced(number) else "no",
+            str(cluster.leader_role(region, via) or "none"),
+            ", ".join(cluster.writable_members(region, via)) or "none",
+        )
+    console.print(table)
+    for name, roles in sorted(run.dns.records().items()):
+        console.print(f"{name}.{run.dns.zone} PRIMARY {roles.get('PRIMARY')}  SECONDARY {roles.get('SECONDARY')}")
+
+
+def drill_dr_failover(reports: Reports = None) -> None:
+    """Lose every host of region 1 under load; fence, promote region 2, flip DNS; RTO and RPO."""
+    with console.status("dr-failover: probe, region loss, fence, promote, DNS, split-brain guard"):
+        data = failover.run_drill(load_lab(), reports or project_root() / "reports")
+    _print(data)
+
+
+def drill_dr_failback(reports: Reports = None) -> None:
+    """Rebuild region 1 as the standby of region 2, then switch back to it under load."""
+    with console.status("dr-failback: rebuild region 1 as standby, switch back"):
+        data = failback.run_drill(load_lab(), reports or project_root() / "reports")
+    _print(data)
+
+
+app.command("failover-drill")(drill_dr_failover)
+app.command("failback-drill")(drill_dr_failback)
+
+
+def _print(data: dict[str, Any]) -> None:
+    table = Table(title=f"{data['drill']}: {'PASSED' if data['passed'] else 'FAILED'}", title_justify="left")
+    for column in ("measurement", "value"):
+        table.add_column(column)
+    for name, value in data["measured"].items():
+        table.add_row(name, str(value))
+    for item in data["checks"]:
+        met = {True: "[ok]met[/]", False: "[bad]MISSED[/]", None: ""}[item["met"]]
+        table.add_row(f"{item['name']} (goal {item['goal']})", f"{item['value']} {met}")
+    console.print(table)
+    console.print(f"report: {data['report']}/report.md")
+    if not data["passed"]:
+        raise RoadieError(f"{data['drill']} missed a goal: see {data['report']}/report.md")

@@ -1,0 +1,142 @@
+"""What every drill is made of, and the context it runs in."""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from roadie.drills import cluster
+from roadie.drills.endpoints import Endpoints
+from roadie.drills.probes import PgReadProbe, PgTarget, PgWriteProbe, Probe, RedisWriteProbe
+from roadie.drills.records import Journal
+from roadie.drills.tickets import AppReadProbe, BookingProbe
+from roadie.drills.watch import (
+    HaproxyBackendWatcher,
+    PatroniLeaderWatcher,
+    SentinelMasterWatcher,
+    Watcher,
+    WritablePrimariesWatcher,
+)
+from roadie.lab import hosts
+from roadie.lab.inventory import Lab
+
+PROBE_INTERVAL = 0.05
+# App requests cost more on 2 cores; 10 a second per probe keeps the load realistic, not crushing.
+APP_INTERVAL = 0.1
+
+
+@dataclass
+class DrillContext:
+    lab: Lab
+    endpoints: Endpoints
+    secrets: dict[str, str]
+    journal: Journal
+    run_id: str
+    target: list[str] = field(default_factory=list)  # hosts the fault hit
+    stash: dict[str, Any] = field(default_factory=dict)
+
+    def pg(self, port_name: str) -> PgTarget:
+        address, primary, replicas = self.endpoints.pg_lb
+        return PgTarget(address, primary if port_name == "primary" else replicas, "app", self.secrets["postgres_app"])
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A measured number and the limit the drill promises (lower is better)."""
+
+    name: str
+    limit: float
+    unit: str = "s"
+
+
+class Drill(ABC):
+    """One failure scenario: choose a target, inject the fault, decide when the platform
+    has recovered, and heal it afterwards."""
+
+    name = "drill"
+    description = ""
+    goals: tuple[Goal, ...] = ()
+    # Writes whose loss the drill tolerates (acknowledged writes lost); 0 for in-region faults.
+    max_lost_writes = 0
+
+    def probes(self, ctx: DrillContext) -> list[Probe]:
+        probes: list[Probe] = [
+            PgWriteProbe(ctx.journal, PROBE_INTERVAL, ctx.pg("primary"), ctx.run_id),
+            PgReadProbe(ctx.journal, PROBE_INTERVAL, ctx.pg("replicas")),
+            RedisWriteProbe(ctx.journal, PROBE_INTERVAL, ctx.endpoints.sentinels, ctx.secrets, ctx.run_id),
+        ]
+        return probes + app_probes(ctx)
+
+    def watchers(self, ctx: DrillContext) -> list[Watcher]:
+        address, _, _ = ctx.endpoints.pg_lb
+        stats = next(m for m in _manifests(ctx, "pg_lb") if m["kind"] == "haproxy_pg")
+        return [
+            PatroniLeaderWatcher(ctx.journal, ctx.endpoints),
+            WritablePrimariesWatcher(ctx.journal, ctx.endpoints, "app", ctx.secrets["postgres_app"]),
+            SentinelMasterWatcher(ctx.journal, ctx.endpoints, ctx.secrets["sentinel"]),
+            HaproxyBackendWatcher(
+                ctx.journal,
+                stats_url=f"http://{address}:{stats['ports']['stats']}/;csv",
+                password=ctx.secrets["haproxy_stats"],
+                backend="pg_primary",
+                source="haproxy",
+            ),
+            *app_watchers(ctx),
+        ]
+
+    def healthy(self, ctx: DrillContext) -> bool:
+        """The steady state a drill starts from and heals back to."""
+        return cluster.patroni_healthy(ctx.endpoints) and cluster.redis_healthy(ctx.endpoints, ctx.secrets)
+
+    def prepare(self, ctx: DrillContext) -> None:  # noqa: B027 - optional hook
+        """Arrange the cluster for the drill (e.g. move the Redis master) and pick the target."""
+
+    @abstractmethod
+    def inject(self, ctx: DrillContext) -> float:
+        """Inject the fault; return when it took effect (epoch seconds)."""
+
+    def recovered(self, ctx: DrillContext, fault_at: float) -> bool:
+        """The platform serves again: every write probe succeeded 5 times in a row since the fault."""
+        for probe in {r.probe for r in ctx.journal.requests if r.kind == "write"}:
+            recent = [r for r in ctx.journal.requests if r.probe == probe and r.sent > fault_at][-5:]
+            if len(recent) < 5 or not all(r.ok for r in recent):
+                return False
+        return True
+
+    @abstractmethod
+    def heal(self, ctx: DrillContext) -> None:
+        """Undo the fault (power the host on, thaw, reconnect)."""
+
+    def post_checks(self, ctx: DrillContext, fault_at: float) -> list[dict[str, Any]]:
+        """Drill-specific checks after healing, each {name, value, goal, met}."""
+        return []
+
+
+def _manifests(ctx: DrillContext, group: str) -> list[dict[str, Any]]:
+    return [m for h in ctx.lab.group(group) for m in hosts.manifests(h)]
+
+
+def app_probes(ctx: DrillContext) -> list[Probe]:
+    """Two buyers racing for the same seats, and a reader, through the app's load balancer."""
+    if not ctx.endpoints.app_lb or "event" not in ctx.stash:
+        return []
+    common = {"base_url": ctx.endpoints.app_lb, "event_id": ctx.stash["event"]}
+    return [
+        BookingProbe(ctx.journal, APP_INTERVAL, seats=ctx.stash["seats"], name="buyer-a", **common),
+        BookingProbe(ctx.journal, APP_INTERVAL, seats=ctx.stash["seats"], name="buyer-b", **common),
+        AppReadProbe(ctx.journal, APP_INTERVAL, **common),
+    ]
+
+
+def app_watchers(ctx: DrillContext) -> list[Watcher]:
+    lb = [m for m in _manifests(ctx, "lb") if m["kind"] == "loadbalancer"]
+    if not lb:
+        return []
+    return [
+        HaproxyBackendWatcher(
+            ctx.journal,
+            stats_url=f"http://{lb[0]['address']}:{lb[0]['ports']['stats']}/;csv",
+            password=ctx.secrets["lb_stats"],
+            backend="app_nodes",
+            source="app-lb",
+        )
+    ]

@@ -1,0 +1,96 @@
+"""The cluster's current shape, asked from the services themselves (sync, for set-up and checks)."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from roadie.drills.endpoints import Endpoints
+from roadie.errors import RoadieError
+
+# One answer per question: an unreachable server must not cost seconds of retries.
+NO_RETRY = Retry(NoBackoff(), 0)
+
+
+def patroni_members(endpoints: Endpoints) -> list[dict[str, Any]]:
+    for address, _, rest in endpoints.pg_members.values():
+        try:
+            return httpx.get(f"http://{address}:{rest}/cluster", timeout=1).json()["members"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            continue
+    raise RoadieError("no Patroni member answers: is the lab up?")
+
+
+def patroni_leader(endpoints: Endpoints) -> str | None:
+    leaders = [m["name"] for m in patroni_members(endpoints) if m["role"] == "leader"]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+def patroni_healthy(endpoints: Endpoints) -> bool:
+    """One leader, one sync standby, and every member streaming."""
+    try:
+        members = patroni_members(endpoints)
+    except RoadieError:
+        return False
+    roles = sorted(m["role"] for m in members)
+    running = all(m["state"] in ("running", "streaming") for m in members)
+    return (
+        running
+        and len(members) == len(endpoints.pg_members)
+        and roles.count("leader") == 1
+        and ("sync_standby" in roles)
+    )
+
+
+def redis_master(endpoints: Endpoints, secrets: dict[str, str]) -> str | None:
+    """The host whose Redis the Sentinels name as master."""
+    for address, port in endpoints.sentinels:
+        try:
+            client = redis.Redis(
+                host=address, port=port, password=secrets["sentinel"], socket_timeout=1, retry=NO_RETRY
+            )
+            host, master_port = client.execute_command("SENTINEL", "get-master-addr-by-name", "roadie")
+        except redis.RedisError:
+            continue
+        for name, (member_address, member_port) in endpoints.redis_members.items():
+            if (member_address, member_port) == (host.decode(), int(master_port)):
+                return name
+    return None
+
+
+def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:
+    """The master has every replica connected and every Sentinel sees the quorum."""
+    master = redis_master(endpoints, secrets)
+    if master is None:
+        return False
+    address, port = endpoints.redis_members[master]
+    try:
+        admin = redis.Redis(
+            host=address, port=port, username="admin", password=secrets["redis_admin"], socket_timeout=1, retry=NO_RETRY
+        )
+        replicas = admin.info("replication").get("connected_slaves", 0)
+        quorum = all(
+            str(
+                redis.Redis(
+                    host=a, port=p, password=secrets["sentinel"], socket_timeout=1, decode_responses=True
+                ).execute_command("SENTINEL", "CKQUORUM", "roadie")
+            ).startswith("OK")
+            for a, p in endpoints.sentinels
+        )
+    except redis.RedisError:
+        return False
+    return quorum and replicas == len(endpoints.redis_members) - 1
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll until the check holds; returns the seconds it took. Raises if it never does."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise RoadieError(f"timed out after {timeout:.0f}s waiting for {what}")

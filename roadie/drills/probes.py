@@ -1,0 +1,265 @@
+"""The probe workload: bounded loops of real client requests, every one recorded.
+
+Each probe runs until it is told to stop or its deadline passes, one request per
+interval; a request that does not answer within its timeout counts as failed, so a
+frozen or vanished server shows up as errors, never as a hang.
+"""
+
+import asyncio
+import contextlib
+import time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import psycopg
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
+
+from roadie.drills.records import Journal, Request
+
+REQUEST_TIMEOUT = 2.0
+PROBE_TABLE = "drill_writes"
+# redis-py retries failed connections with backoff by default (seconds per request).
+NO_RETRY = Retry(NoBackoff(), 0)
+
+
+@dataclass(frozen=True)
+class PgTarget:
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str = "app"
+
+    def conninfo(self) -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            dbname=self.dbname,
+            connect_timeout=2,
+            application_name="roadie-drill",
+        )
+
+
+class Probe(ABC):
+    """One kind of client request, repeated; subclasses do one request in `attempt`."""
+
+    name: str = "probe"
+    kind: str = "write"
+
+    def __init__(self, journal: Journal, interval: float) -> None:
+        self.journal = journal
+        self.interval = interval
+        self.acked: list[str] = []
+        self.counter = 0
+
+    async def run(self, stop: asyncio.Event, deadline: float) -> None:
+        while not stop.is_set() and time.time() < deadline:
+            started = time.time()
+            key = f"{self.name}-{self.counter}"
+            self.counter += 1
+            try:
+                await asyncio.wait_for(self.attempt(key), REQUEST_TIMEOUT)
+            except Exception as exc:
+                await self.reset()
+                self.journal.request(
+                    Request(self.name, self.kind, started, time.time() - started, False, key, _short(exc))
+                )
+            else:
+                if self.kind == "write":
+                    self.acked.append(key)
+                self.journal.request(Request(self.name, self.kind, started, time.time() - started, True, key))
+            await asyncio.sleep(max(0.0, self.interval - (time.time() - started)))
+        await self.reset()
+
+    @abstractmethod
+    async def attempt(self, key: str) -> None:
+        """Do one request; raise on any failure."""
+
+    async def reset(self) -> None:  # noqa: B027 - optional hook
+        """Drop connections after a failure so the next attempt reconnects."""
+
+
+class PgWriteProbe(Probe):
+    """Inserts one row per request through HAProxy's read-write port; a commit that
+    returned is an acknowledged write that must survive the drill."""
+
+    name = "db-write"
+    kind = "write"
+
+    def __init__(self, journal: Journal, interval: float, target: PgTarget, run_id: str) -> None:
+        super().__init__(journal, interval)
+        self.target = target
+        self.run_id = run_id
+        self.conn: psycopg.AsyncConnection | None = None
+
+    async def attempt(self, key: str) -> None:
+        if self.conn is None:
+            self.conn = await psycopg.AsyncConnection.connect(self.target.conninfo(), autocommit=True)
+        await self.conn.execute(
+            f"insert into {PROBE_TABLE} (run_id, key) values (%s, %s)",
+            (self.run_id, f"{self.run_id}:{key}"),
+        )
+
+    async def reset(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            await _quietly(conn.close())
+
+
+class PgReadProbe(Probe):
+    """Reads through HAProxy's read-only port (replicas, or the primary when none is left)."""
+
+    name = "db-read"
+    kind = "read"
+
+    def __init__(self, journal: Journal, interval: float, target: PgTarget) -> None:
+        super().__init__(journal, interval)
+        self.target = target
+        self.conn: psycopg.AsyncConnection | None = None
+
+    async def attempt(self, key: str) -> None:
+        if self.conn is None:
+            self.conn = await psycopg.AsyncConnection.connect(self.target.conninfo(), autocommit=True)
+        await (await self.conn.execute("select count(*) from pg_stat_activity")).fetchone()
+
+    async def reset(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            await _quietly(conn.close())
+
+
+class RedisWriteProbe(Probe):
+    """SETs one key per request on the master found through Sentinel."""
+
+    name = "redis-write"
+    kind = "write"
+
+    def __init__(
+        self, journal: Journal, interval: float, sentinels: list[tuple[str, int]], secrets: dict[str, str], run_id: str
+    ) -> None:
+        super().__init__(journal, interval)
+        self.run_id = run_id
+        # No client-side retries: the probe measures what one request experiences.
+        self.sentinel = Sentinel(
+            sentinels,
+            sentinel_kwargs={"password": secrets["sentinel"], "socket_timeout": 0.5, "retry": NO_RETRY},
+            username="app",
+            password=secrets["redis_app"],
+            socket_timeout=1.0,
+            socket_connect_timeout=1.0,
+            retry=NO_RETRY,
+        )
+        self.master: aioredis.Redis = self.sentinel.master_for("roadie")
+
+    async def attempt(self, key: str) -> None:
+        await self.master.set(f"drill:{self.run_id}:{key}", "1", ex=3600)
+
+    async def reset(self) -> None:
+        await _quietly(self.master.connection_pool.disconnect())
+
+
+class HttpProbe(Probe):
+    """GETs a URL through the app load balancer."""
+
+    kind = "read"
+
+    def __init__(self, journal: Journal, interval: float, url: str, name: str = "http-read") -> None:
+        super().__init__(journal, interval)
+        import httpx  # noqa: PLC0415 - only app drills need it
+
+        self.name = name
+        self.url = url
+        self.client = httpx.AsyncClient(timeout=REQUEST_TIMEOUT)
+
+    async def attempt(self, key: str) -> None:
+        response = await self.client.get(self.url)
+        response.raise_for_status()
+
+
+async def _quietly(awaitable: object) -> None:
+    """Close a connection that may already be broken; failing to close it is fine."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(awaitable, 1.0)  # type: ignore[arg-type]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:160]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+class AmqpPublishProbe(Probe):
+    """Publishes one persistent message per request to a quorum queue, with publisher
+    confirms; a confirmed message is an acknowledged write that must survive the drill.
+
+    pika's blocking client runs in a worker thread; a request that times out abandons its
+    connection (the thread finishes on its own) and the next request opens a new one,
+    trying every node of the cluster in turn.
+    """
+
+    name = "amqp-publish"
+    kind = "write"
+
+    def __init__(
+        self,
+        journal: Journal,
+        interval: float,
+        *,
+        nodes: list[tuple[str, int]],
+        vhost: str,
+        user: str,
+        password: str,
+        queue: str,
+    ) -> None:
+        super().__init__(journal, interval)
+        import pika  # noqa: PLC0415 - only the RabbitMQ drill needs it
+
+        self.pika = pika
+        credentials = pika.PlainCredentials(user, password)
+        self.parameters = [
+            pika.ConnectionParameters(
+                host, port, vhost, credentials, connection_attempts=1, socket_timeout=1.5, blocked_connection_timeout=2
+            )
+            for host, port in nodes
+        ]
+        self.queue = queue
+        self.channel: object | None = None
+        self.connected_to = ""
+
+    def connect(self) -> object:
+        """A confirm-mode channel on the first node that accepts a connection."""
+        for parameters in self.parameters:
+            try:
+                connection = self.pika.BlockingConnection(parameters)
+            except self.pika.exceptions.AMQPConnectionError:
+                continue
+            self.connected_to = parameters.host
+            break
+        else:
+            raise ConnectionError("no RabbitMQ node accepts connections")
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.queue_declare(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
+        return channel
+
+    def _publish(self, key: str) -> None:
+        if self.channel is None:
+            self.channel = self.connect()
+        self.channel.basic_publish(  # type: ignore[attr-defined]
+            "", self.queue, key.encode(), self.pika.BasicProperties(delivery_mode=2), mandatory=True
+        )
+
+    async def attempt(self, key: str) -> None:
+        await asyncio.to_thread(self._publish, key)
+
+    async def reset(self) -> None:
+        self.channel = None  # the abandoned connection closes with its socket

@@ -1,0 +1,83 @@
+"""Drill reports: report.json (everything), report.md (for people) and timeline.png."""
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render straight to PNG
+import matplotlib.pyplot as plt
+
+from roadie.drills.records import Journal
+
+
+def write_report(directory: Path, result: dict[str, Any], journal: Journal) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.json").write_text(json.dumps({**result, **journal.as_dict()}, indent=2, default=str))
+    (directory / "report.md").write_text(_markdown(result))
+    _timeline(directory / "timeline.png", result, journal)
+    return directory
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"# Drill `{result['drill']}` — {'PASSED' if result['passed'] else 'FAILED'}",
+        "",
+        result["description"],
+        "",
+        f"- started: {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(result['started']))} UTC",
+        f"- target: {result['target']}",
+        f"- fault injected at t=0 ({result['fault']})",
+        "",
+        "## Measurements against goals",
+        "",
+        "| measurement | value | goal | met |",
+        "|---|---|---|---|",
+    ]
+    for check in result["checks"]:
+        met = "yes" if check["met"] else ("no" if check["met"] is False else "n/a")
+        lines.append(f"| {check['name']} | {check['value']} | {check['goal']} | {met} |")
+    lines += [
+        "",
+        "## Probes",
+        "",
+        "| probe | requests | errors | error rate | outage (s) | back after fault (s) | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in result["probes"]:
+        lines.append(
+            f"| {p['probe']} | {p['requests']} | {p['errors']} | {p['error_rate']:.2%} | {p['outage_s']} "
+            f"| {p['back_after_fault_s']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} |"
+        )
+    lines += ["", "## Timeline (seconds after the fault)", ""]
+    for event in result["timeline"]:
+        lines.append(f"- t={event['t']:+.2f}s {event['source']} {event['what']}: {event['value']}")
+    lines += ["", "![timeline](timeline.png)", ""]
+    return "\n".join(lines)
+
+
+def _timeline(path: Path, result: dict[str, Any], journal: Journal) -> None:
+    fault_at = result["fault_at"]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for index, probe in enumerate(sorted({r.probe for r in journal.requests})):
+        requests = [r for r in journal.requests if r.probe == probe]
+        ok = [(r.sent - fault_at, r.latency * 1000) for r in requests if r.ok]
+        bad = [(r.sent - fault_at, r.latency * 1000) for r in requests if not r.ok]
+        color = f"C{index}"
+        if ok:
+            ax.scatter(*zip(*ok, strict=True), s=6, color=color, label=f"{probe} ok")
+        if bad:
+            ax.scatter(*zip(*bad, strict=True), s=22, marker="x", color=color, label=f"{probe} error")
+    ax.axvline(0, color="red", linestyle="--", label="fault")
+    for marker in result["markers"]:
+        ax.axvline(marker["t"], color=marker.get("color", "gray"), linestyle=":", label=marker["label"])
+    ax.set_yscale("log")
+    ax.set_xlabel("seconds after the fault")
+    ax.set_ylabel("latency (ms, log)")
+    ax.set_title(f"drill {result['drill']}: requests over time")
+    ax.legend(loc="upper right", fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,129 @@
+"""The ticketing app under a drill: racing buyers through the load balancer, and the two
+promises checked in the database afterwards — no seat sold twice, no confirmed booking lost."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import yaml
+
+from roadie.drills.probes import REQUEST_TIMEOUT, PgTarget, Probe
+from roadie.drills.records import Journal
+from roadie.errors import RoadieError
+from roadie.lab import hosts
+from roadie.lab.inventory import Lab
+
+EVENT_SECTORS = 4
+EVENT_ROWS = 30
+EVENT_SEATS_PER_ROW = 40
+
+
+class BookingProbe(Probe):
+    """Buys one seat per request with an Idempotency-Key, walking the event's seats in order.
+
+    Two of these walk the same seats at the same pace, so they race for every seat: one
+    must get 201 and the other 409. A 409 is a correct answer, not an error.
+    """
+
+    kind = "write"
+
+    def __init__(
+        self, journal: Journal, interval: float, *, base_url: str, event_id: int, seats: list[int], name: str
+    ) -> None:
+        super().__init__(journal, interval)
+        self.name = name
+        self.event_id = event_id
+        self.seats = seats
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
+        self.bookings: list[int] = []
+        self.conflicts = 0
+
+    async def attempt(self, key: str) -> None:
+        seat = self.seats[self.counter % len(self.seats)]
+        response = await self.client.post(
+            "/v1/bookings",
+            json={"event_id": self.event_id, "seat_ids": [seat], "customer": self.name},
+            headers={"Idempotency-Key": f"{self.name}-{self.event_id}-{key}"},
+        )
+        if response.status_code == 409:
+            self.conflicts += 1
+            return
+        response.raise_for_status()
+        self.bookings.append(int(response.json()["id"]))
+
+    @property
+    def acked_count(self) -> int:
+        return len(self.bookings)
+
+
+class AppReadProbe(Probe):
+    """Reads the event through the load balancer (cache-aside reads, replicas behind)."""
+
+    name = "app-read"
+    kind = "read"
+
+    def __init__(self, journal: Journal, interval: float, *, base_url: str, event_id: int) -> None:
+        super().__init__(journal, interval)
+        self.path = f"/v1/events/{event_id}"
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
+
+    async def attempt(self, key: str) -> None:
+        (await self.client.get(self.path)).raise_for_status()
+
+
+def create_event(base_url: str) -> tuple[int, list[int]]:
+    """A fresh event (in the first city) whose seats the drill's buyers race for."""
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        city = client.get("/v1/cities").raise_for_status().json()[0]["id"]
+        starts = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat()
+        event = (
+            client.post(
+                "/v1/events",
+                json={
+                    "city_id": city,
+                    "venue": "Drill Arena",
+                    "title": f"drill {time.strftime('%H:%M:%S')}",
+                    "starts_at": starts,
+                    "sectors": [
+                        {"name": f"S{i}", "rows": EVENT_ROWS, "seats_per_row": EVENT_SEATS_PER_ROW, "price": "10.00"}
+                        for i in range(EVENT_SECTORS)
+                    ],
+                },
+            )
+            .raise_for_status()
+            .json()
+        )
+        seats = client.get(f"/v1/events/{event['id']}/seats").raise_for_status().json()["seats"]
+    return int(event["id"]), [int(s["id"]) for s in seats]
+
+
+def shard_databases(lab: Lab) -> list[str]:
+    """The ticketing shards' databases, from the app's own rendered configuration."""
+    for host in lab.group("app"):
+        entry = next((m for m in hosts.manifests(host) if m.get("kind") == "app"), None)
+        if entry is not None:
+            config = yaml.safe_load(Path(entry["config"]).read_text())
+            return [shard["database"] for shard in config["shards"].values()]
+    raise RoadieError("the app is not deployed: no app host has an app service")
+
+
+def check_bookings(primary: PgTarget, databases: list[str], confirmed: list[int]) -> dict[str, Any]:
+    """Seats sold twice, and acknowledged bookings that are not confirmed in the database."""
+    sold_twice = 0
+    found: set[int] = set()
+    for database in databases:
+        target = PgTarget(primary.host, primary.port, primary.user, primary.password, database)
+        with psycopg.connect(target.conninfo()) as conn:
+            sold_twice += conn.execute(
+                "select count(*) from (select bi.ticket_id from booking_items bi join bookings b"
+                " on b.id = bi.booking_id where not bi.released and b.status = 'confirmed'"
+                " group by bi.ticket_id having count(*) > 1) doubles"
+            ).fetchone()[0]
+            rows = conn.execute(
+                "select id from bookings where id = any(%s) and status = 'confirmed'", (confirmed,)
+            ).fetchall()
+            found.update(r[0] for r in rows)
+    return {"seats sold twice": sold_twice, "acknowledged bookings lost": len(set(confirmed) - found)}

@@ -1,0 +1,54 @@
+"""The groups every roadie inventory has, lab or cloud, and how AZ groups are named.
+
+Location groups: `region<R>` holds the AZ groups `r<R>_az<Z>` (Z = 1..3) and `r<R>_regional`
+(Z = 0: services no single AZ failure takes down). Service groups say what runs on a host.
+"""
+
+from __future__ import annotations
+
+import re
+
+REGION_GROUPS: tuple[str, ...] = ("region1", "region2")
+AZ_GROUPS: tuple[str, ...] = ("r1_az1", "r1_az2", "r1_az3", "r1_regional", "r2_az1", "r2_regional")
+SERVICE_GROUPS: tuple[str, ...] = (
+    "etcd",
+    "postgres",
+    "pg_lb",
+    "redis",
+    "sentinel",
+    "rabbitmq",
+    "app",
+    "lb",
+    "monitoring",
+    "suppliers",
+    "backup_repo",
+    "aerospike",
+)
+REQUIRED_GROUPS: tuple[str, ...] = (*REGION_GROUPS, *AZ_GROUPS, *SERVICE_GROUPS)
+# Service groups that only some inventories have: the DR region's own clusters (suffix _dr,
+# separate from the primary region's) and the lab's AWS API stand-in (moto).
+OPTIONAL_SERVICE_GROUPS: tuple[str, ...] = ("etcd_dr", "postgres_dr", "pg_lb_dr", "app_dr", "lb_dr", "dns_api")
+
+# Service groups that must hold exactly the same hosts: the roles are co-located by design.
+SAME_HOSTS: tuple[tuple[str, str], ...] = (("etcd", "postgres"), ("redis", "sentinel"))
+
+HOST_VARS: tuple[str, ...] = ("roadie_address", "roadie_region", "roadie_az")
+
+_AZ_GROUP = re.compile(r"^r(?P<region>\d+)_(?:az(?P<az>[1-9]\d*)|regional)$")
+
+
+def az_group(region: int, az: int) -> str:
+    """`r1_az2` for region 1, AZ 2; `r1_regional` for AZ 0."""
+    return f"r{region}_regional" if az == 0 else f"r{region}_az{az}"
+
+
+def region_group(region: int) -> str:
+    return f"region{region}"
+
+
+def parse_az_group(name: str) -> tuple[int, int] | None:
+    """(region, az) of an AZ group name, or None if `name` is not one."""
+    match = _AZ_GROUP.match(name)
+    if match is None:
+        return None
+    return int(match["region"]), int(match["az"] or 0)

@@ -1,0 +1,146 @@
+"""Run an Ansible playbook against the lab inventory, showing progress and the recap."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.status import Status
+
+from roadie.console import console
+from roadie.errors import RoadieError
+from roadie.paths import ansible_dir, lab_inventory_dir, project_root
+
+RECAP_LINE = re.compile(
+    r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
+    r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)"
+)
+HEADER = re.compile(r"^(?P<kind>PLAY|TASK|RUNNING HANDLER) \[(?P<name>.*)\]")
+
+
+@dataclass
+class PlaybookRun:
+    """What one ansible-playbook run did, host by host."""
+
+    returncode: int
+    log_file: Path
+    seconds: float
+    recap: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(r["changed"] for r in self.recap.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def ansible_env() -> dict[str, str]:
+    """Keep Ansible's state inside the project, not in ~/.ansible (see LAB-NOTES)."""
+    state = project_root() / ".ansible"
+    env = dict(os.environ)
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(ansible_dir() / "ansible.cfg"),
+            "ANSIBLE_HOME": str(state),
+            "ANSIBLE_LOCAL_TEMP": str(state / "tmp"),
+            "ANSIBLE_REMOTE_TMP": str(state / "remote-tmp"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def run_playbook(
+    playbook: str,
+    log_dir: Path,
+    *,
+    limit: str | None = None,
+    extra_vars: dict[str, object] | None = None,
+    inventory: Path | None = None,
+    title: str = "Running Ansible",
+    show_progress: bool = True,
+) -> PlaybookRun:
+    """Run ansible/playbooks/<playbook>, stream it to a log file and show the current task."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"ansible-{Path(playbook).stem}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    cmd = _command(playbook, inventory or lab_inventory_dir(), limit, extra_vars)
+    run = PlaybookRun(returncode=-1, log_file=log_file, seconds=0.0)
+    started = time.monotonic()
+    status = Status(title, console=console)
+    with log_file.open("w") as log, status if show_progress else nullcontext():
+        progress = Progress(status, title)
+        process = subprocess.Popen(
+            cmd, cwd=ansible_dir(), env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.write(line)
+            progress.follow(line, run)
+        run.returncode = process.wait()
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def _command(playbook: str, inventory: Path, limit: str | None, extra_vars: dict[str, object] | None) -> list[str]:
+    binary = Path(sys.executable).parent / "ansible-playbook"
+    path = ansible_dir() / "playbooks" / playbook
+    if not path.exists():
+        raise RoadieError(f"playbook {path} not found")
+    cmd = [str(binary), "-i", str(inventory), str(path)]
+    if limit:
+        cmd += ["--limit", limit]
+    if extra_vars:
+        # JSON keeps types: a number stays a number for the roles' argument specs.
+        cmd += ["-e", json.dumps(extra_vars)]
+    return cmd
+
+
+class Progress:
+    """Turns ansible-playbook's output into a one-line progress display and a PlaybookRun."""
+
+    def __init__(self, status: Status, title: str) -> None:
+        self.status = status
+        self.title = title
+        self.tasks = 0
+        self.started = time.monotonic()
+
+    def follow(self, line: str, run: PlaybookRun) -> None:
+        text = line.rstrip()
+        if match := HEADER.match(text):
+            self.tasks += match["kind"] != "PLAY"
+            elapsed = time.monotonic() - self.started
+            self.status.update(
+                f"{self.title} [muted]({elapsed:.0f}s, {self.tasks} tasks)[/] {match['kind'].lower()}: {match['name']}"
+            )
+        elif text.startswith(("fatal:", "failed:")) or "[ERROR]" in text:
+            run.failures.append(text)
+        elif run.failures and (text.startswith(("    msg:", "  msg:")) or text.startswith("argument '")):
+            # The assert's message, or the argument spec's "argument 'x' is of type ..." line.
+            run.failures.append(text.strip())
+        elif match := RECAP_LINE.match(text):
+            run.recap[match["host"]] = {k: int(match[k]) for k in ("ok", "changed", "unreachable", "failed")}
+
+
+def raise_for_failure(run: PlaybookRun, what: str) -> None:
+    if run.ok:
+        return
+    detail = "; ".join(dict.fromkeys(run.failures))[:600] or f"exit code {run.returncode}"
+    raise RoadieError(f"{what} failed: {detail} (full log: {run.log_file})")
+
+
+def summarize(runs: Sequence[PlaybookRun]) -> str:
+    changed = sum(r.changed for r in runs)
+    hosts = {h for r in runs for h in r.recap}
+    seconds = sum(r.seconds for r in runs)
+    return f"{len(hosts)} hosts, changed={changed}, {seconds:.1f}s"

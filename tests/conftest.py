@@ -1,0 +1,44 @@
+"""Shared fixtures: the lab as the inventory describes it, and its secrets."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from roadie.lab import hosts
+from roadie.lab.inventory import Lab, LabHost, load_lab
+from roadie.lab.lifecycle import current_profile
+from roadie.lab.secrets import load_secrets
+
+# testinfra's ansible backend and the CLI tests call the venv's tools by name.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    return load_lab()
+
+
+@pytest.fixture(scope="session")
+def lab_secrets(lab: Lab) -> dict[str, str]:
+    return load_secrets(lab.secrets_file)
+
+
+@pytest.fixture(scope="session")
+def running_hosts(lab: Lab) -> list[LabHost]:
+    """Hosts of the profile the lab was brought up with; the lab must be up."""
+    selected = lab.in_profile(current_profile(lab))
+    down = [h.name for h in selected if not hosts.is_powered_on(h)]
+    assert not down, f"lab hosts not running: {down} (run 'roadie lab up' first)"
+    return selected
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under tests/lab and tests/host need the running lab; mark them so."""
+    for item in items:
+        parts = item.path.parts
+        if "lab" in parts and "tests" in parts:
+            item.add_marker(pytest.mark.lab)
+        if "host" in parts and "tests" in parts:
+            item.add_marker(pytest.mark.host)

@@ -1,0 +1,133 @@
+"""Stack config validation: every shipped stack file is valid, and each bad value stops the
+program with a message that names the key."""
+
+import json
+
+import pulumi
+import pytest
+from tests.infra.infra_harness import stack_config
+from roadie_infra.config import StackConfigError, load_settings, parse_settings
+
+ENVIRONMENTS = ("dev", "staging", "prod", "dr")
+
+
+def with_changes(env: str, **changes: object) -> dict[str, str | None]:
+    """The stack's config with some keys replaced (None removes a key); `a__b` is `roadie:a.b`."""
+    raw: dict[str, str | None] = dict(stack_config(env))
+    for name, value in changes.items():
+        key, _, field = name.partition("__")
+        full_key = key if ":" in key else f"roadie:{key}"
+        if field:
+            obj = json.loads(raw[full_key] or "{}")
+            obj[field] = value
+            raw[full_key] = json.dumps(obj)
+        elif value is None:
+            raw.pop(full_key, None)
+        else:
+            raw[full_key] = value if isinstance(value, str) else json.dumps(value)
+    return raw
+
+
+def error_of(raw: dict[str, str | None]) -> str:
+    with pytest.raises(StackConfigError) as caught:
+        parse_settings(raw)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_shipped_stack_files_are_valid(env):
+    settings = parse_settings(stack_config(env))
+    assert settings.environment == env
+    assert len(settings.availability_zones) == 3
+    assert settings.region_index == (2 if env == "dr" else 1)
+
+
+def test_prod_has_the_promised_shape():
+    settings = parse_settings(stack_config("prod"))
+    assert settings.nat_per_az
+    assert (settings.app_nodes.min_size, settings.app_nodes.max_size) == (3, 50)
+    assert all(settings.tiers[tier].count >= 3 for tier in ("database", "cache", "messaging", "offerStore"))
+    assert settings.backups is not None
+    assert settings.backups.replica_region == parse_settings(stack_config("dr")).region
+
+
+def test_dr_region_differs_from_primary():
+    dr = parse_settings(stack_config("dr"))
+    prod = parse_settings(stack_config("prod"))
+    assert dr.dr is not None
+    assert dr.region != dr.dr.primary_region == prod.region
+
+
+@pytest.mark.parametrize(
+    ("env", "changes", "key"),
+    [
+        ("prod", {"availabilityZones": ["eu-west-1a", "eu-west-1b"]}, "roadie:availabilityZones"),
+        ("dev", {"availabilityZones": ["eu-west-1a", "us-east-1b"]}, "roadie:availabilityZones"),
+        ("dev", {"appNodes__max": 0}, "roadie:appNodes.max"),
+        ("staging", {"appNodes__min": 5, "appNodes__desired": 5, "appNodes__max": 4}, "roadie:appNodes.max"),
+        ("prod", {"appNodes__min": 2, "appNodes__desired": 2}, "roadie:appNodes"),
+        ("prod", {"appNodes__max": 20}, "roadie:appNodes"),
+        ("dev", {"appNodes__min": "three"}, "roadie:appNodes.min"),
+        ("prod", {"natGateways": "single"}, "roadie:natGateways"),
+        ("dev", {"natGateways": "none"}, "roadie:natGateways"),
+        ("dev", {"environment": None}, "roadie:environment"),
+        ("dev", {"environment": "qa"}, "roadie:environment"),
+        ("dev", {"aws:region": None}, "aws:region"),
+        ("dev", {"vpcCidr": "10.30.0.0/20"}, "roadie:vpcCidr"),
+        ("dev", {"vpcCidr": "8.8.0.0/16"}, "roadie:vpcCidr"),
+        ("dev", {"appImage": "ghcr.io/roadie/app"}, "roadie:appImage"),
+        ("dev", {"appImage": "ghcr.io/roadie/app:latest"}, "roadie:appImage"),
+        ("dev", {"kubernetesVersion": "1.21"}, "roadie:kubernetesVersion"),
+        ("dev", {"adminCidrs": ["0.0.0.0/0"]}, "roadie:adminCidrs"),
+        ("dev", {"adminCidrs": None}, "roadie:adminCidrs"),
+        ("dev", {"hosts": "not json"}, "roadie:hosts"),
+        (
+            "dev",
+            {"hosts": {"database": {"count": 1, "instanceType": "t3.large", "volumeGiB": 20}, "db": {}}},
+            "roadie:hosts",
+        ),
+        (
+            "dev",
+            {"hosts": {"database": {"count": 2, "instanceType": "t3.large", "volumeGiB": 20}}},
+            "roadie:hosts.database.count",
+        ),
+        (
+            "dev",
+            {"hosts": {"database": {"count": 0, "instanceType": "t3.large", "volumeGiB": 20}}},
+            "roadie:hosts.database.count",
+        ),
+        (
+            "dev",
+            {"hosts": {"database": {"count": 1, "instanceType": "t3.large"}}},
+            "roadie:hosts.database.volumeGiB",
+        ),
+        (
+            "prod",
+            {"hosts__cache": {"count": 1, "instanceType": "r6i.large", "volumeGiB": 50}},
+            "roadie:hosts.cache.count",
+        ),
+        (
+            "prod",
+            {"hosts__offerStore": {"count": 3, "instanceType": "r6i.large"}},
+            "roadie:hosts.offerStore.instanceType",
+        ),
+        ("dev", {"backups__retentionDays": 30}, "roadie:backups.retentionDays"),
+        ("dev", {"backups__archiveRetentionDays": 90}, "roadie:backups.archiveRetentionDays"),
+        ("prod", {"backups__replicaRegion": None}, "roadie:backups.replicaRegion"),
+        ("prod", {"backups__replicaRegion": "eu-west-1"}, "roadie:backups.replicaRegion"),
+        ("dr", {"dr__primaryRegion": "eu-central-1"}, "roadie:dr.primaryRegion"),
+        ("dr", {"dr__primaryStack": None}, "roadie:dr.primaryStack"),
+        ("dr", {"dr": None}, "roadie:dr"),
+    ],
+)
+def test_invalid_config_names_the_key(env, changes, key):
+    message = error_of(with_changes(env, **changes))
+    assert message.startswith(f"{key}:"), message
+
+
+def test_program_stops_before_creating_anything_on_bad_config():
+    # Through the real Pulumi config path: load_settings reads what the engine hands over.
+    pulumi.runtime.set_all_config(with_changes("prod", availabilityZones=["eu-west-1a"]))
+    with pytest.raises(StackConfigError, match=r"^roadie:availabilityZones: prod needs at least 3"):
+        load_settings()
+    assert issubclass(StackConfigError, pulumi.RunError)  # the CLI shows the message, no traceback

@@ -1,0 +1,73 @@
+"""The region failover against the lab (full profile): region 1 lost under a write
+workload, the DR standby cluster promoted, DNS flipped, the old region fenced and taking no
+writes when it returns; then the failback restores region 1 as the primary region.
+Times are printed (reports/), not asserted, except the issue's RPO bound."""
+
+import pytest
+
+from roadie.dr import failback, failover, fence
+from roadie.dr.topology import discover
+from roadie.errors import RoadieError
+from roadie.lab import hosts
+from tests.support import wait_until
+
+
+@pytest.fixture(scope="module")
+def dr_lab(lab, running_hosts):
+    try:
+        discover(lab)
+    except RoadieError as exc:
+        pytest.skip(f"the DR region is not up: {exc.message}")
+    if not all(hosts.is_powered_on(h) for h in lab.group("postgres_dr")):
+        pytest.skip("the DR region is down (it runs in the full profile: 'roadie lab up --profile full')")
+    return lab
+
+
+def region1_back(lab):
+    """Every program of every region-1 host runs again (the lab as other tests expect it)."""
+    for host in lab.hosts:
+        if host.region == 1 and hosts.is_created(host):
+            states = hosts.programs(host)
+            if not hosts.is_powered_on(host) or any(p.state != "RUNNING" for p in states):
+                return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def failover_result(dr_lab, tmp_path_factory):
+    yield failover.run_drill(dr_lab, tmp_path_factory.mktemp("dr-reports"))
+    # Leave the lab as the next tests expect it: region 1 primary and all of it running.
+    if fence.is_fenced(1):
+        failback.run_drill(dr_lab, tmp_path_factory.mktemp("dr-failback-cleanup"))
+    wait_until(lambda: region1_back(dr_lab), 300, "every region-1 service to run again")
+
+
+def test_standby_cluster_was_promoted_and_dns_points_to_region_2(failover_result):
+    checks = {c["name"]: c for c in failover_result["checks"]}
+    print(failover_result["measured"])
+    assert checks["standby cluster promoted"]["met"]
+    assert checks["DNS points to region 2"]["met"]
+    assert failover_result["endpoints_used"].get("127.2.0.52", 0) > 0
+
+
+def test_acknowledged_writes_lost_within_the_bound(failover_result):
+    measured = failover_result["measured"]
+    assert measured["acknowledged writes"] > 100
+    assert measured["RPO: window of acknowledged writes lost (s)"] <= failover.RPO_GOAL_S
+
+
+def test_old_region_takes_no_writes_after_it_came_back(failover_result):
+    facts = failover_result["facts"]
+    assert facts["client writes to region 1 attempted"] > 5
+    assert facts["client writes to region 1 accepted"] == 0
+    assert facts["region 1 writable members after demotion (max)"] == 0
+    assert facts["DNS db answer after region 1 returned"] == "127.2.0.52"
+
+
+def test_failback_makes_region_1_primary_again_without_losing_writes(failover_result, dr_lab, tmp_path_factory):
+    result = failback.run_drill(dr_lab, tmp_path_factory.mktemp("dr-failback-reports"))
+    print(result["measured"])
+    checks = {c["name"]: c for c in result["checks"]}
+    assert checks["DNS points to region 1"]["met"]
+    assert checks["region 1 fence lifted"]["met"]
+    assert result["measured"]["acknowledged writes lost"] == 0

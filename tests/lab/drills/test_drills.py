@@ -1,0 +1,35 @@
+"""Drills against the lab. The invariants are asserted; the times are measurements that the
+reports print (a slow CI machine must not fail a test because a failover took 23 s)."""
+
+import json
+
+import pytest
+
+from roadie.drills import catalog, runner
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    return tmp_path_factory.mktemp("drill-reports")
+
+
+@pytest.mark.parametrize("name", ["app-node-loss", "db-primary-loss", "redis-master-loss", "az-outage"])
+def test_drill_keeps_the_invariants(lab, running_hosts, reports, name):
+    result = runner.run(catalog.get(name), lab, reports)
+    checks = {c["name"]: c for c in result["checks"]}
+    assert result["measured"]["acknowledged writes lost"] == 0, checks
+    assert checks["most writable primaries at once"]["value"] <= 1
+    assert result["invariants_ok"]
+    # Two buyers raced for every seat through the load balancer: none sold twice, none lost.
+    assert result["measured"]["seats sold twice"] == 0
+    assert result["measured"]["acknowledged bookings lost"] == 0
+    assert result["measured"]["bookings confirmed"] > 0
+    assert result["measured"]["booking conflicts (409)"] > 0  # the race really happened
+    # The fault really happened: the target went away and the cluster moved on.
+    assert result["target"]
+    assert any(v is not None for v in result["failover_s"].values()), result["failover_s"]
+    # The probes ran throughout and wrote acknowledged data that was then verified.
+    assert all(p["requests"] > 50 for p in result["probes"]), result["probes"]
+    report = json.loads((reports / result["report"].split("/")[-1] / "report.json").read_text())
+    assert report["drill"] == name and report["requests"]
+    assert (reports / result["report"].split("/")[-1] / "timeline.png").stat().st_size > 10_000

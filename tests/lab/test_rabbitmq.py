@@ -1,0 +1,76 @@
+"""RabbitMQ: the app user publishes with confirms and consumes on its vhost (quorum queues by
+default); guest and the app user outside its vhost are refused."""
+
+import uuid
+
+import pika
+import pytest
+
+from tests.support import manifest
+
+REFUSED = (
+    pika.exceptions.ProbableAuthenticationError,
+    pika.exceptions.ProbableAccessDeniedError,
+    pika.exceptions.ConnectionClosedByBroker,
+)
+
+
+def node(lab, running_hosts):
+    host = next(h for h in running_hosts if "rabbitmq" in h.groups)
+    entry = manifest(host, "rabbitmq")
+    return entry["address"], int(entry["ports"]["amqp"]), entry["vhost"]
+
+
+def parameters(address, port, vhost, user, password):
+    return pika.ConnectionParameters(
+        address, port, vhost, pika.PlainCredentials(user, password), connection_attempts=1, socket_timeout=5
+    )
+
+
+def test_app_user_publishes_with_confirms_and_consumes(lab, lab_secrets, running_hosts):
+    address, port, vhost = node(lab, running_hosts)
+    queue = f"lab-check-{uuid.uuid4().hex[:8]}"
+    params = parameters(address, port, vhost, "app", lab_secrets["rabbitmq_app"])
+    with pika.BlockingConnection(params) as conn:
+        channel = conn.channel()
+        channel.confirm_delivery()
+        declared = channel.queue_declare(queue, durable=True)
+        assert declared.method.queue == queue
+        for i in range(50):
+            channel.basic_publish("", queue, f"m{i}".encode(), pika.BasicProperties(delivery_mode=2), mandatory=True)
+    with pika.BlockingConnection(params) as conn:
+        channel = conn.channel()
+        received = []
+        for method, _, body in channel.consume(queue, inactivity_timeout=5):
+            if method is None:
+                break
+            received.append(body.decode())
+            channel.basic_ack(method.delivery_tag)
+            if len(received) == 50:
+                break
+        channel.cancel()
+        channel.queue_delete(queue)
+    assert received == [f"m{i}" for i in range(50)]
+
+
+def test_queues_are_quorum_queues_by_default(lab, lab_secrets, running_hosts):
+    address, port, vhost = node(lab, running_hosts)
+    queue = f"lab-check-{uuid.uuid4().hex[:8]}"
+    with pika.BlockingConnection(parameters(address, port, vhost, "app", lab_secrets["rabbitmq_app"])) as conn:
+        channel = conn.channel()
+        channel.queue_declare(queue, durable=True)
+        # A classic-only argument is rejected by a quorum queue: the redeclare proves the type.
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker, match="PRECONDITION_FAILED"):
+            channel.queue_declare(queue, durable=True, arguments={"x-queue-type": "classic"})
+        conn.channel().queue_delete(queue)
+
+
+@pytest.mark.parametrize(
+    ("user", "secret", "vhost"),
+    [("guest", None, None), ("guest", None, "/"), ("app", "wrong-password-12345", None), ("app", "rabbitmq_app", "/")],
+)
+def test_guest_and_wrong_credentials_are_refused(lab, lab_secrets, running_hosts, user, secret, vhost):
+    address, port, app_vhost = node(lab, running_hosts)
+    password = lab_secrets.get(secret, secret) if secret else "guest"
+    with pytest.raises(REFUSED):
+        pika.BlockingConnection(parameters(address, port, vhost or app_vhost, user, password)).close()

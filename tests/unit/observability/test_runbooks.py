@@ -1,0 +1,60 @@
+"""Runbooks: Meaning, Impact, Diagnosis, Mitigation; read-only diagnosis; parsed into steps."""
+
+import re
+
+import pytest
+
+from roadie.runbooks.parse import SECTIONS, all_runbooks
+from roadie.runbooks.runner import format_result
+
+RUNBOOKS = all_runbooks()
+# Words that change things: never in a diagnosis step.
+MUTATING = re.compile(
+    r"\b(restart|stop|start|failover|switchover|reinit|resume|pause|kill|pg_cancel_backend|pg_terminate_backend"
+    r"|drop|delete|truncate|insert|update|alter|create|scale|rollout|flushall|flushdb|config set|del|set)\b",
+    re.IGNORECASE,
+)
+
+
+def test_there_is_a_runbook_per_alert():
+    assert len(RUNBOOKS) >= 30
+
+
+@pytest.mark.parametrize("book", RUNBOOKS, ids=lambda b: b.alert)
+def test_runbook_has_the_four_sections(book):
+    for section in SECTIONS:
+        assert book.sections.get(section), f"{book.path.name}: section '{section}' is missing or empty"
+
+
+@pytest.mark.parametrize("book", RUNBOOKS, ids=lambda b: b.alert)
+def test_runbook_has_described_diagnosis_and_mitigation_steps(book):
+    assert book.diagnosis, book.path.name
+    assert book.mitigation, book.path.name
+    for step in book.steps:
+        assert step.description, f"{book.path.name}: a step has no sentence above it"
+
+
+@pytest.mark.parametrize("book", RUNBOOKS, ids=lambda b: b.alert)
+def test_diagnosis_steps_are_read_only(book):
+    for step in book.diagnosis:
+        if step.language == "sh":
+            code = re.sub(r"'[^']*'|\"[^\"]*\"", "", step.code)  # SQL text is checked below
+            assert not MUTATING.search(code), step.code
+        sql = " ".join(re.findall(r"\"([^\"]*)\"", step.code)).lower()
+        assert not re.search(r"\b(insert|update|delete|drop|alter|create|truncate|pg_cancel|pg_terminate)", sql)
+
+
+def test_latency_walkthrough_follows_the_design_document():
+    book = next(b for b in RUNBOOKS if b.alert == "AppLatencyP95Critical")
+    text = " ".join(s.description.lower() for s in book.diagnosis)
+    order = [text.index(word) for word in ("detection", "resources", "traces", "slow query log", "cause")]
+    assert order == sorted(order)
+    mitigations = " ".join(s.description.lower() for s in book.mitigation)
+    assert "scale out" in mitigations
+    assert "index" in mitigations
+
+
+def test_query_results_are_printed_readably():
+    data = {"resultType": "vector", "result": [{"metric": {"job": "etcd", "host": "db-1"}, "value": [0, "1"]}]}
+    assert format_result(data) == "{host=db-1, job=etcd} = 1"
+    assert "no series" in format_result({"resultType": "vector", "result": []})
