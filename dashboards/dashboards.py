@@ -77,13 +77,13 @@ def application_health() -> dashboard.Dashboard:
                 "Error rate (4xx, 5xx)",
                 [
                     (
-                        'sum(rate(roadie_http_requests_total{job="app", status=~"5.."}[5m]))'
-                        ' / sum(rate(http_requests_total{job="app"}[5m]))',
+                        '(sum(rate(roadie_http_requests_total{job="app", status=~"5.."}[5m])) or vector(0))'
+                        ' / sum(rate(roadie_http_requests_total{job="app"}[5m]))',
                         "5xx",
                     ),
                     (
-                        'sum(rate(roadie_http_requests_total{job="app", status=~"4.."}[5m]))'
-                        ' / sum(rate(http_requests_total{job="app"}[5m]))',
+                        '(sum(rate(roadie_http_requests_total{job="app", status=~"4.."}[5m])) or vector(0))'
+                        ' / sum(rate(roadie_http_requests_total{job="app"}[5m]))',
                         "4xx",
                     ),
                 ],
@@ -342,7 +342,7 @@ def cache_and_queue() -> dashboard.Dashboard:
                 "Hit rate per cache",
                 [("slo:cache_hit_ratio:rate5m", "{{kind}}")],
                 "percentunit",
-                "Target > 85 %, critical < 60 %.",
+                "Redis caches (listing, event, seats). Target > 85 %, critical < 60 %.",
             )
         )
         .with_panel(graph("Redis memory used", [('redis_memory_used_bytes{job="redis"}', "{{host}}")], "bytes"))

@@ -5,8 +5,9 @@ import json
 
 import pulumi
 import pytest
-from tests.infra.infra_harness import stack_config
 from roadie_infra.config import StackConfigError, load_settings, parse_settings
+
+from tests.infra.infra_harness import stack_config
 
 ENVIRONMENTS = ("dev", "staging", "prod", "dr")
 

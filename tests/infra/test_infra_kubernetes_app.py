@@ -1,6 +1,7 @@
 """The app on Kubernetes as the program applies it: manifests from k8s/ with stack values."""
 
 import pytest
+
 from tests.infra.infra_harness import shipped_stack, stack_config
 
 ENVIRONMENTS = ("dev", "staging", "prod", "dr")

@@ -2,7 +2,6 @@
 wrappers report what the rules find, and every shipped stack passes the whole pack."""
 
 import pytest
-from tests.infra.infra_harness import shipped_stack
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResource,
@@ -13,6 +12,8 @@ from pulumi_policy import (
 from roadie_infra.tiers import TIERS
 from roadie_policy import rules
 from roadie_policy.policies import POLICIES, RESOURCE_POLICIES, STACK_POLICIES
+
+from tests.infra.infra_harness import shipped_stack
 
 LB_TAGS = {"roadie:tier": "lb"}
 APP_TAGS = {"roadie:tier": "app"}

@@ -4,8 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.infra.infra_harness import shipped_stack
 from roadie_infra.tiers import TIERS
+
+from tests.infra.infra_harness import shipped_stack
 
 ENVIRONMENTS = ("dev", "staging", "prod", "dr")
 INSTANCE = "aws:ec2/instance:Instance"
