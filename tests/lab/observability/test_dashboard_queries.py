@@ -60,7 +60,9 @@ def loaded(lab, lab_secrets, prometheus_url):
     def scraped():
         now = query(prometheus_url, 'sum(pg_stat_database_xact_commit{datname="postgres"})')
         # rate() needs two scrapes of the series the load created
-        booked = query(prometheus_url, 'sum(rate(roadie_bookings_total{job="app", outcome="conflicted"}[5m])) > 0')
+        booked = query(
+            prometheus_url, 'max(count_over_time(roadie_bookings_total{job="app", outcome="conflicted"}[5m])) >= 2'
+        )
         return now and float(now[0]["value"][1]) >= start + 200 and booked
 
     wait_until(scraped, 90, "Prometheus to scrape the load")
