@@ -113,7 +113,26 @@ def rabbitmq_role(manifest: Manifest, secrets: dict[str, str]) -> str:
     return f"member of cluster {cluster}"
 
 
+def app_role(manifest: Manifest, secrets: dict[str, str]) -> str:
+    url = f"http://{manifest['address']}:{_port(manifest, 'http')}/readyz"
+    answer = httpx.get(url, timeout=TIMEOUT)
+    return "ready" if answer.status_code == 200 else f"not ready ({answer.status_code})"
+
+
+def loadbalancer_role(manifest: Manifest, secrets: dict[str, str]) -> str:
+    url = f"http://{manifest['address']}:{_port(manifest, 'stats')}/;csv"
+    csv = httpx.get(url, auth=("stats", secrets["lb_stats"]), timeout=TIMEOUT).text
+    up = [
+        f[1]
+        for f in (line.split(",") for line in csv.splitlines())
+        if len(f) > 17 and f[1] not in ("FRONTEND", "BACKEND") and f[0] != "stats" and f[17].startswith("UP")
+    ]
+    return f":{_port(manifest, 'http')} -> {', '.join(up) or 'no app node'}"
+
+
 PROBERS: dict[str, Prober] = {
+    "app": app_role,
+    "loadbalancer": loadbalancer_role,
     "etcd": etcd_role,
     "patroni": patroni_role,
     "haproxy_pg": haproxy_pg_role,
