@@ -134,7 +134,10 @@ def test_infrastructure_panel_returns_data(panel, loaded, prometheus_url):
 @pytest.mark.parametrize("panel", APP_PANELS, ids=lambda p: f"{p[0]}:{p[1]}")
 def test_app_panel_returns_data(panel, loaded, prometheus_url):
     board, title, expr = panel
-    if query(prometheus_url, expr):
+    # A series the load has just created needs a scrape, and a recording rule an
+    # evaluation, before a query sees it: poll for a while before calling the panel empty.
+    with contextlib.suppress(AssertionError):
+        wait_until(lambda: query(prometheus_url, expr), 90, f"data for {title}", interval=2)
         return
     hint = ""
     if not query(prometheus_url, 'up{job="app"} == 1'):
