@@ -166,6 +166,7 @@ def _result(
         "haproxy noticed": seconds_after(first_departure(journal, "haproxy", "up", fault_at), fault_at),
         "patroni noticed": seconds_after(first_departure(journal, "patroni", "leader", fault_at), fault_at),
         "sentinel noticed": seconds_after(first_departure(journal, "sentinel", "master", fault_at), fault_at),
+        "app load balancer noticed": seconds_after(first_departure(journal, "app-lb", "up", fault_at), fault_at),
     }
     failover = {
         "patroni new leader": seconds_after(first_change(journal, "patroni", "leader", fault_at), fault_at),

@@ -113,7 +113,7 @@ def app_load(lab) -> None:
         checkin = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
         for _ in range(3):
             with contextlib.suppress(httpx.HTTPError):
-                http.post(
+                found = http.post(
                     "/v1/search",
                     json={
                         "hotel_ids": [f"dash{uuid.uuid4().hex[:6]}{i}" for i in range(4)],
@@ -123,6 +123,17 @@ def app_load(lab) -> None:
                         "suppliers": ["fast"],
                     },
                 )
+                # Book one offer the search showed: look-to-book needs a booking to exist.
+                offers = [h for h in found.json().get("hotels", []) if h.get("offer")]
+                if offers:
+                    http.post(
+                        "/v1/search/book",
+                        json={
+                            "supplier": offers[0]["supplier"],
+                            "hotel_id": offers[0]["hotel_id"],
+                            "offer_id": offers[0]["offer"]["offer_id"],
+                        },
+                    )
 
 
 @pytest.mark.parametrize("panel", INFRA_PANELS, ids=lambda p: f"{p[0]}:{p[1]}")
