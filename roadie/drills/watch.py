@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import NO_RETRY, PgTarget
 from roadie.drills.records import Journal
+from roadie.lab.haproxy import up_servers
 
 SAMPLE_INTERVAL = 0.25
 FENCE_TABLE = "drill_fence"
@@ -173,11 +174,7 @@ class HaproxyBackendWatcher(Watcher):
 
     async def sample(self) -> Hashable:
         csv = (await self.client.get(self.url)).text
-        up = sorted(
-            f[1]
-            for f in (line.split(",") for line in csv.splitlines())
-            if len(f) > 17 and f[0] == self.backend and f[1] not in ("FRONTEND", "BACKEND") and f[17].startswith("UP")
-        )
+        up = sorted(up_servers(csv, self.backend))
         return ",".join(up) or "none"
 
     async def close(self) -> None:

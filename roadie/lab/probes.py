@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import redis
 
+from roadie.lab.haproxy import up_servers
+
 TIMEOUT = 2.0
 Manifest = dict[str, Any]
 Prober = Callable[[Manifest, dict[str, str]], str]
@@ -58,14 +60,8 @@ def patroni_role(manifest: Manifest, secrets: dict[str, str]) -> str:
 def haproxy_pg_role(manifest: Manifest, secrets: dict[str, str]) -> str:
     url = f"http://{manifest['address']}:{_port(manifest, 'stats')}/;csv"
     csv = httpx.get(url, auth=("stats", secrets["haproxy_stats"]), timeout=TIMEOUT).text
-    up: dict[str, list[str]] = {"pg_primary": [], "pg_replicas": []}
-    for line in csv.splitlines():
-        fields = line.split(",")
-        is_server = len(fields) > 17 and fields[0] in up and fields[1] not in ("FRONTEND", "BACKEND")
-        if is_server and fields[17].startswith("UP"):
-            up[fields[0]].append(fields[1])
-    primary = ", ".join(up["pg_primary"]) or "none"
-    replicas = ", ".join(up["pg_replicas"]) or "none"
+    primary = ", ".join(up_servers(csv, "pg_primary")) or "none"
+    replicas = ", ".join(up_servers(csv, "pg_replicas")) or "none"
     return f":{_port(manifest, 'primary')} -> {primary}; :{_port(manifest, 'replicas')} -> {replicas}"
 
 
@@ -122,11 +118,7 @@ def app_role(manifest: Manifest, secrets: dict[str, str]) -> str:
 def loadbalancer_role(manifest: Manifest, secrets: dict[str, str]) -> str:
     url = f"http://{manifest['address']}:{_port(manifest, 'stats')}/;csv"
     csv = httpx.get(url, auth=("stats", secrets["lb_stats"]), timeout=TIMEOUT).text
-    up = [
-        f[1]
-        for f in (line.split(",") for line in csv.splitlines())
-        if len(f) > 17 and f[1] not in ("FRONTEND", "BACKEND") and f[0] != "stats" and f[17].startswith("UP")
-    ]
+    up = up_servers(csv, "app_nodes")
     return f":{_port(manifest, 'http')} -> {', '.join(up) or 'no app node'}"
 
 
