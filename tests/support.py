@@ -1,11 +1,12 @@
 """Helpers for tests against the lab."""
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import LabHost
+from roadie.polling import poll_until
 
 
 def manifest(host: LabHost, kind: str) -> dict[str, Any]:
@@ -17,15 +18,7 @@ def manifest(host: LabHost, kind: str) -> dict[str, Any]:
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
     """Poll a readiness condition until it holds (returns a truthy value) or time runs out."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last result: {last!r}")
+    try:
+        return poll_until(check, timeout, what, interval).value
+    except RoadieError as exc:
+        raise AssertionError(str(exc)) from None

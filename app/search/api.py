@@ -30,9 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.search import wiring
 from app.search.cache_key import BatchKey, parse_occupancy, routing_key
+from app.search.directory import UnknownCity
 from app.search.models import ID_PATTERN, HotelId, SearchRequest, SearchResponse, SupplierId
 from app.search.supplier_client import SupplierCallError
-from app.search.wiring import SearchRuntime
+from app.search.wiring import CitySearchUnavailable, SearchRuntime
 
 log = logging.getLogger(__name__)
 
@@ -99,23 +100,28 @@ def _unknown_suppliers(runtime: SearchRuntime, names: tuple[str, ...] | None) ->
     "/v1/search",
     response_model=SearchResponse,
     responses={
-        400: {"description": "The search cannot be answered (city search needs a hotel directory)."},
-        422: {"description": "Invalid search (the detail names each problem)."},
+        400: {"description": "City search on a node without a hotel directory (code `no_directory`)."},
+        404: {"description": "The hotel directory has no such city (code `unknown_city`; the detail names it)."},
+        422: {"description": "Invalid search (the detail names each problem), e.g. not exactly one of hotel_ids, city"},
         503: {"description": "Search is not configured on this node."},
     },
 )
 async def search(body: SearchBody, request: Request) -> Any:
-    """The cheapest offer per hotel across suppliers, with where each price came from and its age."""
+    """The cheapest offer per hotel across suppliers, with where each price came from and its age.
+
+    Give exactly one of ``hotel_ids`` and ``city``: a city is resolved to its hotels by the hotel
+    directory (the first ``directory.max_hotels`` in directory order) and the answer names it."""
     runtime = _runtime(request)
     if isinstance(runtime, JSONResponse):
         return runtime
     if problem := _unknown_suppliers(runtime, body.suppliers):
         return problem
-    if not body.hotel_ids:
-        return _problem(
-            400, "unsupported", "city search needs a hotel directory, which is not deployed; give hotel_ids"
-        )
-    return await runtime.search(body, body.suppliers)
+    try:
+        return await runtime.search(body, body.suppliers)
+    except CitySearchUnavailable as exc:
+        return _problem(400, "no_directory", str(exc))
+    except UnknownCity as exc:
+        return _problem(404, "unknown_city", str(exc))
 
 
 @router.post(

@@ -146,8 +146,14 @@ class SearchRequest(BaseModel):
 
     model_config = _FROZEN
 
-    hotel_ids: tuple[HotelId, ...] = ()
-    city: Annotated[str, Field(pattern=ID_PATTERN)] | None = None
+    hotel_ids: tuple[HotelId, ...] = Field(
+        default=(), description=f"hotels to search, at most {MAX_HOTELS_PER_SEARCH}; or give city"
+    )
+    city: Annotated[str, Field(pattern=ID_PATTERN)] | None = Field(
+        default=None,
+        description="a city of the hotel directory, e.g. 'antalya' (any case): searches its hotels, "
+        "at most the node's directory.max_hotels of them; or give hotel_ids",
+    )
     checkin: date
     nights: int
     occupancy: Occupancy
@@ -172,7 +178,8 @@ class SearchRequest(BaseModel):
     @model_validator(mode="after")
     def _hotels_or_city(self) -> Self:
         if bool(self.hotel_ids) == (self.city is not None):
-            raise ValueError("give either hotel_ids or city, not both and not neither")
+            given = "both" if self.hotel_ids else "neither"
+            raise ValueError(f"give either hotel_ids or city, not both and not neither (got {given})")
         return self
 
     @property
@@ -231,9 +238,22 @@ class BestOffer(BaseModel):
     )
 
 
+class CitySearched(BaseModel):
+    """Which city a city search searched, and how many of its hotels."""
+
+    model_config = _FROZEN
+
+    name: str = Field(description="the city as the hotel directory names it")
+    hotels_in_city: int = Field(ge=1, description="hotels the directory lists in the city")
+    hotels_searched: int = Field(
+        ge=1, description="hotels searched: the first of the city's, at most the node's directory.max_hotels"
+    )
+
+
 class SearchResponse(BaseModel):
     model_config = _FROZEN
 
     checkin: date
     nights: int
+    city: CitySearched | None = Field(default=None, description="the city searched (city searches only)")
     hotels: tuple[BestOffer, ...]

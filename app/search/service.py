@@ -53,7 +53,7 @@ class SearchService:
 
     async def search(self, request: SearchRequest) -> SearchResponse:
         if not request.hotel_ids:
-            raise ValueError("city search needs a hotel directory; give hotel_ids")
+            raise ValueError("SearchService searches hotel ids: resolve a city first (SearchRuntime.search)")
         now = datetime.fromtimestamp(self._clock(), UTC)
         depth = request.stay.depth_days(now.date())
         occupancy = canonical_occupancy(request.occupancy)

@@ -20,6 +20,7 @@ the app's ``app.yml``)::
     breaker: {time_scale: 0.01}          # ``breaker.BreakerPolicy`` fields
     offer_ttl: [{max_days: 0, ttl: 5m}, {ttl: 12h}]   # ``ttl.TtlTable``; omitted: the default table
     negative_cache: {capacity: 100000, target_fpr: 0.0001}
+    directory: {file: /etc/roadie-app/hotels.json, max_hotels: 100}   # city search; omitted: ids only
 
 Where the file is: ``$ROADIE_SEARCH_CONFIG``, else ``search.yml`` beside ``$ROADIE_APP_CONFIG``.
 With no file the app runs without search (the endpoints answer 503 and say why).
@@ -57,12 +58,13 @@ from app.search.batching import Coalescer
 from app.search.breaker import BreakerPolicy
 from app.search.breaker_redis import RedisBreaker
 from app.search.cache_key import BatchKey, OfferKey, routing_key
+from app.search.directory import DirectoryError, FileDirectory, HotelDirectory
 from app.search.durations import parse_duration
 from app.search.fetcher import SupplierFetcher
 from app.search.look_to_book import LookToBookTracker
 from app.search.membership import HealthCheckConfig, HealthPoller, Membership
 from app.search.metrics import SearchMetrics
-from app.search.models import HotelAnswer, SearchRequest, SearchResponse
+from app.search.models import MAX_HOTELS_PER_SEARCH, CitySearched, HotelAnswer, SearchRequest, SearchResponse
 from app.search.negative_cache import BloomNegativeCache, NegativeCacheConfig
 from app.search.offer_store import OfferStore, create_offer_store
 from app.search.rate_limit import RedisRateLimiter, SupplierLimit
@@ -125,6 +127,14 @@ class NegativeCacheSettings(_Strict):
     target_fpr: float = Field(1e-4, gt=0, lt=1)
 
 
+class DirectorySettings(_Strict):
+    """The hotel directory a city search resolves cities with (``app.search.directory``)."""
+
+    file: Path = Field(description="the directory file (JSON), read once at startup")
+    # A city search asks for at most this many of the city's hotels (the first in directory order).
+    max_hotels: int = Field(100, ge=1, le=MAX_HOTELS_PER_SEARCH)
+
+
 class SearchSettings(_Strict):
     node: str
     nodes: tuple[NodeSettings, ...] = Field(min_length=1)
@@ -136,6 +146,7 @@ class SearchSettings(_Strict):
     breaker: dict[str, Any] = Field(default_factory=dict)
     offer_ttl: tuple[dict[str, Any], ...] | None = None
     negative_cache: NegativeCacheSettings = NegativeCacheSettings()
+    directory: DirectorySettings | None = None  # None: no city search (hotel ids only)
     supplier_timeout: Seconds = 2.0
     forward_timeout: Seconds = 3.0
     metrics_interval: Seconds = 5.0
@@ -199,6 +210,20 @@ def load_settings(path: str | Path) -> SearchSettings:
         raise SearchConfigError(f"invalid search settings {source}: {exc}") from exc
 
 
+def load_directory(settings: SearchSettings) -> HotelDirectory | None:
+    """The hotel directory the settings name (None when they name none: no city search)."""
+    if settings.directory is None:
+        return None
+    try:
+        return FileDirectory(settings.directory.file)
+    except DirectoryError as exc:
+        raise SearchConfigError(f"search settings: directory.file: {exc}") from exc
+
+
+class CitySearchUnavailable(Exception):
+    """A city search on a node without a hotel directory."""
+
+
 class OwnerUnreachable(ConnectionError):
     """The owning node refused the connection (it is down): route to the next one."""
 
@@ -240,6 +265,7 @@ class SearchRuntime:
     supplier_http: httpx.AsyncClient
     peer_http: httpx.AsyncClient
     metrics: SearchMetrics | None = None
+    directory: HotelDirectory | None = None
     routing: RoutingStats = field(default_factory=RoutingStats)
     started_at: float = field(default_factory=time.time)
     _forwarder: Coalescer[tuple[str, BatchKey], str, HotelAnswer] | None = None
@@ -248,6 +274,7 @@ class SearchRuntime:
     @classmethod
     def build(cls, settings: SearchSettings, registry: CollectorRegistry | None = None) -> SearchRuntime:
         prefix = settings.key_prefix
+        directory = load_directory(settings)  # first: a bad file fails before any connection is made
         redis = connect(settings.redis_settings())
         backend, options = settings.offer_store_options()
         store = create_offer_store(backend, options)
@@ -310,6 +337,7 @@ class SearchRuntime:
             supplier_http=supplier_http,
             peer_http=peer_http,
             metrics=metrics,
+            directory=directory,
         )
         runtime._forwarder = Coalescer(
             runtime._forward, max_wait=settings.batching.forward_wait, max_batch=settings.batching.max_batch
@@ -359,6 +387,17 @@ class SearchRuntime:
     # --- searching -------------------------------------------------------------------------
 
     async def search(self, request: SearchRequest, suppliers: Sequence[str] | None = None) -> SearchResponse:
+        """Search hotel ids, or a city's hotels (raises ``CitySearchUnavailable``, ``UnknownCity``)."""
+        city = None
+        if request.city is not None:
+            if self.directory is None or self.settings.directory is None:
+                raise CitySearchUnavailable(
+                    "city search needs a hotel directory, and none is configured on this node "
+                    "(search settings: directory); give hotel_ids"
+                )
+            found = self.directory.resolve(request.city, self.settings.directory.max_hotels)
+            city = CitySearched(name=found.city, hotels_in_city=found.total, hotels_searched=len(found.hotel_ids))
+            request = request.model_copy(update={"hotel_ids": found.hotel_ids, "city": None})
         service = SearchService(
             suppliers=tuple(suppliers) if suppliers else self.supplier_names,
             store=self.store,
@@ -366,7 +405,8 @@ class SearchRuntime:
             fetch=self.fetch,
             metrics=self.metrics,
         )
-        return await service.search(request)
+        response = await service.search(request)
+        return response if city is None else response.model_copy(update={"city": city})
 
     def owner(self, supplier: str, checkin: date, nights: int) -> Node | None:
         return self.membership.owner(routing_key(supplier, checkin, nights))
@@ -482,6 +522,9 @@ class SearchRuntime:
         return {
             "node": self.node,
             "offer_store": dict(self.store.describe()),
+            "directory": None
+            if self.directory is None or self.settings.directory is None
+            else {**self.directory.describe(), "max_hotels": self.settings.directory.max_hotels},
             "negative_cache": dict(self.negative.describe()),
             "membership": {
                 "nodes": [n.name for n in self.membership.ring.nodes],
@@ -569,11 +612,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.check)
+        directory = load_directory(settings)
     except SearchConfigError as exc:
         print(exc, file=sys.stderr)
         return 1
     backend, _ = settings.offer_store_options()
-    print(f"ok: node {settings.node}, {len(settings.suppliers)} suppliers, offer store {backend}")
+    cities = "no city search" if directory is None else f"{len(directory.cities())} cities"
+    print(f"ok: node {settings.node}, {len(settings.suppliers)} suppliers, offer store {backend}, {cities}")
     return 0
 
 

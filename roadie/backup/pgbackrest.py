@@ -2,7 +2,8 @@
 
 The repository host is the one host of the inventory group `backup_repo`; its service
 registry entry (written by the pgbackrest role) names the configuration, stanza and user.
-Every command runs on that host (inside its cgroup), as production's cron would.
+Every command runs on that host (inside its cgroup), as production's cron would; the status
+exporter, a service of that host, calls pgBackRest there directly (`local_repository`).
 """
 
 import json
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roadie.backup.hostexec import on_host
+from roadie.backup.hostexec import here, on_host
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab, LabHost
@@ -23,18 +24,22 @@ PGBACKREST = "pgbackrest"
 
 @dataclass(frozen=True)
 class Repository:
-    """Where pgBackRest's repository lives and how to call it there."""
+    """Where pgBackRest's repository lives and how to call it there: on a lab host, or on the
+    host this process runs on (host None)."""
 
-    host: LabHost
+    host: LabHost | None
     config: Path
     stanza: str
     user: str
+    binary: str = PGBACKREST
 
     def command(self, *args: str, stanza: bool = True) -> list[str]:
-        return [PGBACKREST, f"--config={self.config}", *([f"--stanza={self.stanza}"] if stanza else []), *args]
+        return [self.binary, f"--config={self.config}", *([f"--stanza={self.stanza}"] if stanza else []), *args]
 
     def run(self, *args: str, timeout: float = 3600.0, check: bool = True, stanza: bool = True) -> str:
         command = self.command(*args, stanza=stanza)
+        if self.host is None:
+            return here(command, user=self.user, timeout=timeout, check=check).stdout
         return on_host(self.host.name, command, user=self.user, timeout=timeout, check=check).stdout
 
 
@@ -57,6 +62,11 @@ def repository(lab: Lab) -> Repository:
     if entry is None:
         raise RoadieError(f"pgBackRest is not installed on {host.name}: run the backup playbook ('roadie lab up')")
     return Repository(host, Path(str(entry["config"])), str(entry["stanza"]), str(entry.get("user", "postgres")))
+
+
+def local_repository(config: Path, stanza: str, user: str, binary: str = PGBACKREST) -> Repository:
+    """The repository as seen from the repository host itself (a service of that host)."""
+    return Repository(None, config, stanza, user, binary)
 
 
 def run_backup(repo: Repository, backup_type: str = "incr", repo_number: int = 1) -> BackupRun:

@@ -16,7 +16,7 @@ from roadie.lab.inventory import Lab
 class Primary:
     address: str
     port: int
-    password: str
+    password: str | None  # None: libpq's password file (PGPASSFILE)
     user: str = "postgres"
 
     def connect(self, dbname: str = "postgres", **kwargs: Any) -> psycopg.Connection[Any]:

@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from roadie.backup import pgbackrest, restore, source
+from roadie.backup.collect import collect
 from roadie.backup.report import write_restore_report
-from roadie.backup.status import BackupStatus, BackupSummary, backup_status, prometheus_text
+from roadie.backup.status import BackupStatus, BackupSummary
 from roadie.console import console
 from roadie.errors import RoadieError
 from roadie.lab.inventory import load_lab
@@ -40,13 +41,12 @@ def status(
 ) -> None:
     """The last full and incremental backups, their size, and the WAL archive's continuity."""
     lab = load_lab()
-    repository = pgbackrest.repository(lab)
-    state = backup_status(pgbackrest.info(repository), pgbackrest.list_archive(repository, 1))
-    archiver = source.archiver_state(source.primary(lab, load_secrets(lab.secrets_file)))
+    collection = collect(pgbackrest.repository(lab), source.primary(lab, load_secrets(lab.secrets_file)))
+    state, archiver = collection.status, collection.archiver
     _print_status(state, archiver)
     if textfile is not None:
         tmp = textfile.with_suffix(".tmp")
-        tmp.write_text(prometheus_text(state, time.time()) + _archiver_metrics(state.stanza, archiver))
+        tmp.write_text(collection.metrics())
         tmp.replace(textfile)
     if state.last_full is None or not state.archive.continuous or archiver.failing:
         raise RoadieError("backups are not healthy: see above", exit_code=2)
@@ -114,21 +114,4 @@ def _print_status(state: BackupStatus, archiver: source.ArchiverState) -> None:
     console.print(
         f"archiver: [{style}]{'FAILING' if archiver.failing else 'ok'}[/], last archived {archiver.last_archived_wal}"
         f" at {last}, current WAL {archiver.current_wal}, failures {archiver.failed_count}"
-    )
-
-
-def _archiver_metrics(stanza: str, archiver: source.ArchiverState) -> str:
-    labels = f'stanza="{stanza}"'
-    archived = archiver.last_archived_time.timestamp() if archiver.last_archived_time else 0
-    failed = archiver.last_failed_time.timestamp() if archiver.last_failed_time else 0
-    return (
-        "# HELP pgbackrest_archiver_last_archived_timestamp_seconds Last successful WAL archive (pg_stat_archiver).\n"
-        "# TYPE pgbackrest_archiver_last_archived_timestamp_seconds gauge\n"
-        f"pgbackrest_archiver_last_archived_timestamp_seconds{{{labels}}} {archived:.0f}\n"
-        "# HELP pgbackrest_archiver_last_failed_timestamp_seconds Last failed WAL archive attempt (pg_stat_archiver).\n"
-        "# TYPE pgbackrest_archiver_last_failed_timestamp_seconds gauge\n"
-        f"pgbackrest_archiver_last_failed_timestamp_seconds{{{labels}}} {failed:.0f}\n"
-        "# HELP pgbackrest_archiver_failed_total WAL archive attempts that failed (pg_stat_archiver).\n"
-        "# TYPE pgbackrest_archiver_failed_total counter\n"
-        f"pgbackrest_archiver_failed_total{{{labels}}} {archiver.failed_count}\n"
     )

@@ -1,5 +1,6 @@
 """`roadie drill ...`: failover drills against the lab, with measured reports."""
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -58,43 +59,96 @@ for _name, _cls in catalog.DRILLS.items():
 
 @app.command("all")
 def run_all(reports: Reports = None) -> None:  # type: ignore[assignment]
-    """Run every drill in sequence and print a summary table against the goals."""
+    """Run every drill in sequence, print a summary table against the goals and save it as
+    drill-all-<time>.md beside the reports. A drill that cannot run is reported and the next
+    one runs."""
     lab = load_lab()
-    results = [runner.run(catalog.get(name), lab, reports or _reports_default()) for name in catalog.DRILLS]
+    directory = reports or _reports_default()
+    results, failed = [], {}
+    for name in catalog.DRILLS:
+        try:
+            results.append(runner.run(catalog.get(name), lab, directory))
+        except RoadieError as exc:
+            console.print(f"[red]drill {name} did not complete: {exc}[/]")
+            failed[name] = str(exc)
     _print_summary(results)
+    summary = directory / f"drill-all-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.md"
+    summary.write_text(summary_markdown(results, failed))
+    console.print(f"summary: {summary}")
     broken = [r["drill"] for r in results if not r["invariants_ok"]]
-    if broken:
-        raise RoadieError(f"invariants broken in: {', '.join(broken)}")
+    if broken or failed:
+        raise RoadieError(
+            "; ".join(
+                part
+                for part in (
+                    f"invariants broken in: {', '.join(broken)}" if broken else "",
+                    f"did not complete: {', '.join(failed)}" if failed else "",
+                )
+                if part
+            )
+        )
+
+
+SUMMARY_COLUMNS = (
+    "drill",
+    "target",
+    "detected (s)",
+    "writes back (s)",
+    "write gap (s)",
+    "read outage (s)",
+    "client errors",
+    "acked lost",
+    "sold twice",
+    "max primaries",
+    "alerts fired",
+    "goals",
+)
+
+
+def summary_row(r: dict) -> list[str]:
+    """One drill's line of the summary: measured times, the invariants, the goals' verdict."""
+    detection = [v for v in r["detection_s"].values() if v is not None]
+    measured = r["measured"]
+    return [
+        r["drill"],
+        ",".join(r["target"]),
+        f"{min(detection):.2f}" if detection else "-",
+        _fmt(measured["writes back after fault"]),
+        _fmt(measured["write gap"]),
+        _fmt(measured["longest read outage"]),
+        str(measured["app client errors"]),
+        str(measured["acknowledged writes lost"]),
+        str(measured.get("seats sold twice", "-")),
+        str(next(c["value"] for c in r["checks"] if c["name"] == "most writable primaries at once")),
+        _alerts_fired(r.get("alerts")),
+        "met" if r["passed"] else "MISSED",
+    ]
+
+
+def summary_markdown(results: list[dict], failed: dict[str, str]) -> str:
+    lines = [
+        "| " + " | ".join(SUMMARY_COLUMNS) + " |",
+        "|" + "---|" * len(SUMMARY_COLUMNS),
+        *("| " + " | ".join(summary_row(r)) + " |" for r in results),
+    ]
+    lines += [f"\n- {name}: did not complete: {why}" for name, why in failed.items()]
+    lines += [f"- {r['drill']}: {r['report']}/report.md" for r in results]
+    return "\n".join(lines) + "\n"
+
+
+def _alerts_fired(alerts: dict | None) -> str:
+    if not alerts or not alerts["observed"]:
+        return "not observed"
+    fired = sorted({a["alert"] for a in alerts["alerts"] if a["firing_s"] is not None})
+    return ", ".join(fired) or "none"
 
 
 def _print_summary(results: list[dict]) -> None:
     table = Table(title="drill results")
-    for column in (
-        "drill",
-        "target",
-        "detected (s)",
-        "writes back (s)",
-        "reads back (s)",
-        "write gap (s)",
-        "acked lost",
-        "max primaries",
-        "goals",
-    ):
+    for column in SUMMARY_COLUMNS:
         table.add_column(column)
     for r in results:
-        detection = [v for v in r["detection_s"].values() if v is not None]
-        goals = "met" if r["passed"] else "MISSED"
-        table.add_row(
-            r["drill"],
-            ",".join(r["target"]),
-            f"{min(detection):.2f}" if detection else "-",
-            _fmt(r["measured"]["writes back after fault"]),
-            _fmt(r["measured"]["longest read outage"]),
-            _fmt(r["measured"]["write gap"]),
-            str(r["measured"]["acknowledged writes lost"]),
-            str(next(c["value"] for c in r["checks"] if c["name"] == "most writable primaries at once")),
-            goals,
-        )
+        table.add_row(*summary_row(r))
     console.print(table)
     for r in results:
         console.print(f"report: {r['report']}/report.md")

@@ -3,6 +3,7 @@ a scenario, the sampler of both regions, and the report."""
 
 import asyncio
 import contextlib
+import itertools
 import time
 import uuid
 from collections.abc import Callable
@@ -16,9 +17,10 @@ from roadie.dr import cluster
 from roadie.dr.dns import FailoverDns
 from roadie.dr.probe import PROBE_DDL, DnsWriteProbe
 from roadie.dr.topology import Topology, discover
+from roadie.drills.alerts import drill_alerts
 from roadie.drills.analysis import summarize_probe
 from roadie.drills.probes import PROBE_TABLE
-from roadie.drills.records import Journal
+from roadie.drills.records import Journal, Request
 from roadie.drills.report import write_report
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
@@ -118,8 +120,9 @@ async def _observe(run: DrRun, scenario: Callable[[DrRun], None], fault: str) ->
         await asyncio.to_thread(scenario, run)
         waited = time.monotonic()
         while time.monotonic() - waited < RECOVERY_TIMEOUT_S:
-            if _writes_back(run, probe, run.marks.get(fault, time.time())):
-                run.mark("writes back")
+            back_at = writes_back_at(run.journal.requests, probe.name, run.marks.get(fault, time.time()))
+            if back_at is not None:
+                run.mark("writes back", back_at)
                 break
             await asyncio.sleep(0.2)
         else:
@@ -131,9 +134,13 @@ async def _observe(run: DrRun, scenario: Callable[[DrRun], None], fault: str) ->
     return probe
 
 
-def _writes_back(run: DrRun, probe: DnsWriteProbe, fault_at: float) -> bool:
-    recent = [r for r in run.journal.requests if r.probe == probe.name and r.sent > fault_at][-5:]
-    return len(recent) == 5 and all(r.ok for r in recent)
+def writes_back_at(requests: list[Request], probe: str, fault_at: float) -> float | None:
+    """When writes came back for good: the answer to the first write of the unbroken run of
+    successes that ends the record (at least 5 long); None while that run is shorter.
+    Measured from the probe, not from when a step of the scenario finished."""
+    after = [r for r in requests if r.probe == probe and r.sent > fault_at]
+    streak = list(itertools.takewhile(lambda r: r.ok, reversed(after)))
+    return streak[-1].answered if len(streak) >= 5 else None
 
 
 async def _sample(run: DrRun, stop: asyncio.Event) -> None:
@@ -209,6 +216,7 @@ def result(
 
 def write(run: DrRun, data: dict[str, Any], reports: Path) -> Path:
     directory = reports / f"{run.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(run.started))}"
+    data["alerts"] = drill_alerts(run.lab, run.started, time.time(), run.marks.get("fault", run.started))
     write_report(directory, data, run.journal)
     with (directory / "report.md").open("a") as md:
         md.write("\n## DR steps (seconds after the fault)\n\n| step | t (s) |\n|---|---|\n")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import psycopg
 
 from roadie.dr import cluster
@@ -13,24 +14,14 @@ from roadie.dr.topology import Region
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.polling import poll_until
 
 POLL_S = 0.2
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> float:
     """Poll until check() is truthy; return when (epoch seconds)."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:
-            last = exc
-        else:
-            if last:
-                return time.time()
-        time.sleep(POLL_S)
-    raise RoadieError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+    return poll_until(check, timeout, what, interval=POLL_S).at
 
 
 def tcp_open(address: str, port: int, timeout: float = 0.5) -> bool:
@@ -86,6 +77,17 @@ def accepts_writes(address: str, port: int, password: str) -> bool:
             return bool(row and row[0])
     except psycopg.Error:
         return False
+
+
+def app_serves(base_url: str) -> bool:
+    """The app behind this load balancer is ready (its database, Redis and broker answer) and
+    lists events: a read that goes through the app to the region's database."""
+    try:
+        ready = httpx.get(f"{base_url}/readyz", timeout=2)
+        events = httpx.get(f"{base_url}/v1/cities", timeout=2) if ready.status_code == 200 else None
+    except httpx.HTTPError:
+        return False
+    return events is not None and events.status_code == 200
 
 
 def client_write_refused(address: str, port: int, password: str) -> tuple[bool, str]:

@@ -1,6 +1,5 @@
 """The cluster's current shape, asked from the services themselves (sync, for set-up and checks)."""
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from redis.retry import Retry
 
 from roadie.drills.endpoints import Endpoints
 from roadie.errors import RoadieError
+from roadie.polling import poll_until
 
 # One answer per question: an unreachable server must not cost seconds of retries.
 NO_RETRY = Retry(NoBackoff(), 0)
@@ -88,9 +88,4 @@ def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
     """Poll until the check holds; returns the seconds it took. Raises if it never does."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if check():
-            return time.monotonic() - started
-        time.sleep(0.25)
-    raise RoadieError(f"timed out after {timeout:.0f}s waiting for {what}")
+    return poll_until(check, timeout, what, interval=0.25).seconds

@@ -51,11 +51,44 @@ def _markdown(result: dict[str, Any]) -> str:
             f"| {p['probe']} | {p['requests']} | {p['errors']} | {p['error_rate']:.2%} | {p['outage_s']} "
             f"| {p['back_after_fault_s']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} |"
         )
+    lines += _alerts_markdown(result.get("alerts"))
     lines += ["", "## Timeline (seconds after the fault)", ""]
     for event in result["timeline"]:
         lines.append(f"- t={event['t']:+.2f}s {event['source']} {event['what']}: {event['value']}")
     lines += ["", "![timeline](timeline.png)", ""]
     return "\n".join(lines)
+
+
+def _alerts_markdown(alerts: dict[str, Any] | None) -> list[str]:
+    if alerts is None:
+        return []
+    lines = ["", "## Alerts (seconds after the fault)", ""]
+    if not alerts["observed"]:
+        return [*lines, f"Not observed: {alerts['why']}."]
+    if not alerts["alerts"]:
+        lines.append("No alert went pending or firing during the drill.")
+    else:
+        lines += ["| alert | severity | labels | pending | firing |", "|---|---|---|---|---|"]
+        for alert in alerts["alerts"]:
+            labels = ", ".join(f"{k}={v}" for k, v in sorted(alert["labels"].items()))
+            times = f"{_t(alert['pending_s'])} | {_t(alert['firing_s'])}"
+            lines.append(f"| {alert['alert']} | {alert['severity']} | {labels} | {times} |")
+    sent = alerts["notifications"]
+    lines += ["", f"Notifications delivered by Alertmanager during the drill: {len(sent)}."]
+    lines += [f"- t={n['received_s']:+.1f}s {n['alert']} ({n['severity']}) {n['status']}" for n in sent]
+    return lines
+
+
+def _first_firing(alerts: dict[str, Any] | None) -> dict[str, float]:
+    first: dict[str, float] = {}
+    for alert in (alerts or {}).get("alerts", []):
+        if alert["firing_s"] is not None:
+            first[alert["alert"]] = min(first.get(alert["alert"], alert["firing_s"]), alert["firing_s"])
+    return first
+
+
+def _t(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}"
 
 
 def _timeline(path: Path, result: dict[str, Any], journal: Journal) -> None:
@@ -73,6 +106,8 @@ def _timeline(path: Path, result: dict[str, Any], journal: Journal) -> None:
     ax.axvline(0, color="red", linestyle="--", label="fault")
     for marker in result["markers"]:
         ax.axvline(marker["t"], color=marker.get("color", "gray"), linestyle=":", label=marker["label"])
+    for name, at in _first_firing(result.get("alerts")).items():
+        ax.axvline(at, color="darkred", linestyle="-.", linewidth=0.8, label=f"alert {name} firing")
     ax.set_yscale("log")
     ax.set_xlabel("seconds after the fault")
     ax.set_ylabel("latency (ms, log)")

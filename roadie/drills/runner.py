@@ -12,6 +12,7 @@ import redis
 
 from roadie.console import console
 from roadie.drills import cluster, tickets
+from roadie.drills.alerts import drill_alerts
 from roadie.drills.analysis import (
     by_probe,
     first_change,
@@ -58,6 +59,7 @@ def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
         lost = lost_writes(ctx, probes)
         ctx.stash["bookings"] = _booking_checks(ctx, probes)
         result = _result(drill, ctx=ctx, started=started, fault_at=fault_at, heal_s=heal_s, lost=lost)
+        result["alerts"] = drill_alerts(lab, started, time.time(), fault_at)
     directory = reports / f"{drill.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}"
     write_report(directory, result, ctx.journal)
     result["report"] = str(directory)

@@ -27,10 +27,20 @@ SERVICE_GROUPS: tuple[str, ...] = (
 REQUIRED_GROUPS: tuple[str, ...] = (*REGION_GROUPS, *AZ_GROUPS, *SERVICE_GROUPS)
 # Service groups that only some inventories have: the DR region's own clusters (suffix _dr,
 # separate from the primary region's) and the lab's AWS API stand-in (moto).
-OPTIONAL_SERVICE_GROUPS: tuple[str, ...] = ("etcd_dr", "postgres_dr", "pg_lb_dr", "app_dr", "lb_dr", "dns_api")
+OPTIONAL_SERVICE_GROUPS: tuple[str, ...] = (
+    "etcd_dr",
+    "postgres_dr",
+    "pg_lb_dr",
+    "redis_dr",
+    "sentinel_dr",
+    "rabbitmq_dr",
+    "app_dr",
+    "lb_dr",
+    "dns_api",
+)
 
 # Service groups that must hold exactly the same hosts: the roles are co-located by design.
-SAME_HOSTS: tuple[tuple[str, str], ...] = (("etcd", "postgres"), ("redis", "sentinel"))
+SAME_HOSTS: tuple[tuple[str, str], ...] = (("etcd", "postgres"), ("redis", "sentinel"), ("redis_dr", "sentinel_dr"))
 
 HOST_VARS: tuple[str, ...] = ("roadie_address", "roadie_region", "roadie_az")
 

@@ -3,10 +3,12 @@ workload, the DR standby cluster promoted, DNS flipped, the old region fenced an
 writes when it returns; then the failback restores region 1 as the primary region.
 Times are printed (reports/), not asserted, except the issue's RPO bound."""
 
+import httpx
 import pytest
 
 from roadie.dr import failback, failover, fence
 from roadie.dr.topology import discover
+from roadie.drills import tickets
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from tests.support import wait_until
@@ -54,6 +56,22 @@ def test_acknowledged_writes_lost_within_the_bound(failover_result):
     measured = failover_result["measured"]
     assert measured["acknowledged writes"] > 100
     assert measured["RPO: window of acknowledged writes lost (s)"] <= failover.RPO_GOAL_S
+
+
+def test_dr_app_tier_sells_tickets_through_the_dns_name(failover_result):
+    """The DR app nodes were started and serve reads and bookings from the promoted cluster."""
+    checks = {c["name"]: c for c in failover_result["checks"]}
+    assert checks["DR app tier serves"]["met"]
+    url = failover_result["facts"]["DR app URL (DNS name app)"]
+    event_id, seats = tickets.create_event(url)
+    booked = httpx.post(
+        f"{url}/v1/bookings",
+        json={"event_id": event_id, "seat_ids": [seats[0]]},
+        headers={"Idempotency-Key": f"dr-test-{event_id}"},
+        timeout=10,
+    )
+    assert booked.status_code == 201, booked.text
+    assert httpx.get(f"{url}/v1/bookings/{booked.json()['id']}", timeout=10).json()["status"] == "confirmed"
 
 
 def test_old_region_takes_no_writes_after_it_came_back(failover_result):

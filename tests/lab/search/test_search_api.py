@@ -49,6 +49,8 @@ def test_invalid_searches_get_clear_4xx_answers(client):
         response = client.post("/v1/search", json=body)
         assert response.status_code == status, (name, response.text)
         assert message in response.text, (name, response.text)
-    city = {k: v for k, v in valid.items() if k != "hotel_ids"} | {"city": "antalya"}
-    response = client.post("/v1/search", json=city)
-    assert response.status_code == 400 and "hotel directory" in response.text
+    neither = {k: v for k, v in valid.items() if k != "hotel_ids"}
+    response = client.post("/v1/search", json=neither)
+    assert response.status_code == 422 and "either hotel_ids or city" in response.text, response.text
+    response = client.post("/v1/search", json=neither | {"city": "atlantis"})
+    assert response.status_code == 404 and "unknown city 'atlantis'" in response.text, response.text

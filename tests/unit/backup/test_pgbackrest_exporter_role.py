@@ -1,0 +1,123 @@
+"""The pgbackrest role runs the status exporter on the repository host, bound to the host's
+address, and the prometheus role scrapes it on the port the pgbackrest role uses."""
+
+import yaml
+
+from roadie.paths import ansible_dir
+from tests.unit.backup.render import expression, render, variables
+from tests.unit.observability.role_render import render_template, role_variables, templar, trusted
+
+ROLES = ansible_dir() / "roles"
+HOSTVARS = {
+    "db-1": {"roadie_address": "10.1.1.11", "roadie_region": 1, "roadie_az": 1},
+    "pg-lb": {"roadie_address": "10.1.0.52", "roadie_region": 1, "roadie_az": 0},
+    "mon": {"roadie_address": "10.1.0.61", "roadie_region": 1, "roadie_az": 0},
+    "backup": {"roadie_address": "10.1.0.81", "roadie_region": 1, "roadie_az": 0},
+}
+GROUPS = {"postgres": ["db-1"], "pg_lb": ["pg-lb"], "monitoring": ["mon"], "backup_repo": ["backup"]}
+PASSWORD = "e" * 24
+
+
+def exporter_tasks() -> list[dict]:
+    return yaml.safe_load((ROLES / "pgbackrest" / "tasks" / "exporter.yml").read_text())
+
+
+def service(**overrides) -> dict:
+    """The service_unit variables of the exporter for the production repository host."""
+    values = variables(
+        "pgbackrest",
+        "backup",
+        HOSTVARS,
+        GROUPS,
+        pgbackrest_exporter_db_password=PASSWORD,
+        pgbackrest_exporter_pgpass={"changed": False},  # registered by the task before
+        **overrides,
+    )
+    task = next(t for t in exporter_tasks() if t.get("ansible.builtin.include_role", {}).get("name") == "service_unit")
+    return dict(templar(values).template(trusted(task["vars"])))
+
+
+def defaults(role: str) -> dict:
+    return yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text())
+
+
+def test_the_exporter_listens_on_the_repository_host_and_reads_the_primary_through_haproxy():
+    unit = service()
+    command = unit["service_unit_command"]
+    assert command[:3] == ["/opt/roadie/venv/bin/python", "-m", "roadie.backup.exporter"]
+    assert "--address=10.1.0.81" in command
+    assert "--port=9854" in command
+    assert "--interval=300" in command
+    assert "--pgbackrest-config=/etc/pgbackrest/pgbackrest.conf" in command
+    assert "--pgbackrest-user=postgres" in command
+    assert "--db-host=10.1.0.52" in command
+    assert "--db-port=5000" in command
+    assert "--db-user=exporter" in command
+    assert not [arg for arg in command if PASSWORD in arg]
+    assert unit["service_unit_environment"] == {"PGPASSFILE": "/var/lib/pgbackrest-home/exporter.pgpass"}
+    assert unit["service_unit_user"] == "postgres"
+    assert unit["service_unit_manifest"]["kind"] == "pgbackrest_exporter"
+    assert unit["service_unit_manifest"]["ports"] == {"http": 9854}
+
+
+def test_the_exporter_runs_only_on_the_repository_host():
+    tasks = yaml.safe_load((ROLES / "pgbackrest" / "tasks" / "main.yml").read_text())
+    include = next(t for t in tasks if t.get("ansible.builtin.include_tasks") == "exporter.yml")
+    assert "_pgbackrest_is_repo_host" in include["when"]
+    assert "pgbackrest_exporter_enabled" in include["when"]
+
+
+def test_the_exporter_settings_refuse_every_interface_and_a_missing_password():
+    check = next(t for t in exporter_tasks() if "ansible.builtin.assert" in t)["ansible.builtin.assert"]["that"]
+    values = variables("pgbackrest", "backup", HOSTVARS, GROUPS, pgbackrest_exporter_db_password=PASSWORD)
+
+    def holds(**overrides) -> bool:
+        return all(expression({**values, **overrides}, "{{ " + rule + " }}") for rule in check)
+
+    assert holds()
+    assert not holds(pgbackrest_exporter_address="0.0.0.0")
+    assert not holds(pgbackrest_exporter_db_password="")
+    assert not holds(pgbackrest_exporter_user="nobody")
+
+
+def prometheus_jobs(hostvars: dict) -> dict:
+    values = role_variables(
+        "prometheus",
+        {
+            "prometheus_haproxy_stats_password": "s" * 20,
+            "groups": {"all": list(hostvars), **GROUPS},
+            "hostvars": hostvars,
+        },
+    )
+    config = yaml.safe_load(render_template("prometheus", "prometheus.yml.j2", values))
+    return {job["job_name"]: job for job in config["scrape_configs"]}
+
+
+def test_prometheus_scrapes_the_exporter_on_the_pgbackrest_roles_port():
+    assert (
+        defaults("prometheus")["prometheus_pgbackrest_exporter_port"]
+        == defaults("pgbackrest")["pgbackrest_exporter_port"]
+    )
+    [target] = prometheus_jobs(HOSTVARS)["pgbackrest"]["static_configs"]
+    assert target["targets"] == ["10.1.0.81:9854"]
+    assert target["labels"] == {"host": "backup", "region": "1", "az": "0"}
+
+
+def test_a_port_set_for_the_repository_host_in_the_inventory_wins():
+    hostvars = {**HOSTVARS, "backup": {**HOSTVARS["backup"], "pgbackrest_exporter_port": 19854}}
+    jobs = prometheus_jobs(hostvars)
+    assert jobs["pgbackrest"]["static_configs"][0]["targets"] == ["10.1.0.81:19854"]
+    assert jobs["patroni"]["static_configs"][0]["targets"] == ["10.1.1.11:8008"]
+
+
+def test_the_lab_runs_the_exporter_from_the_checkout(tmp_path):
+    unit = service(pgbackrest_exporter_pythonpath=f"{tmp_path}/ansible/..", pgbackrest_exporter_user="root")
+    assert unit["service_unit_environment"]["PYTHONPATH"] == str(tmp_path)
+    assert unit["service_unit_user"] == "root"
+    assert "--pgbackrest-user=postgres" in unit["service_unit_command"]
+
+
+def test_the_password_file_names_the_primary_through_haproxy():
+    values = variables("pgbackrest", "backup", HOSTVARS, GROUPS, pgbackrest_exporter_db_password=PASSWORD)
+    lines = render("pgbackrest", "exporter.pgpass.j2", values).splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [f"10.1.0.52:5000:*:exporter:{PASSWORD}"]
