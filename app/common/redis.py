@@ -7,7 +7,9 @@ its own password.
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 
 from app.common.settings import RedisSettings
 
@@ -22,4 +24,7 @@ def connect(settings: RedisSettings) -> Redis:
         socket_timeout=settings.socket_timeout,
         socket_connect_timeout=settings.socket_timeout,
     )
-    return sentinel.master_for(settings.master_name, decode_responses=True)
+    # One immediate retry: a reconnect asks the Sentinels for the master again, so after a
+    # failover the retry reaches the new master; while none is known yet the call fails fast
+    # and the caller falls back (the database for reads, a dropped cache entry for writes).
+    return sentinel.master_for(settings.master_name, decode_responses=True, retry=Retry(NoBackoff(), 1))

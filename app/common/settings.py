@@ -68,7 +68,9 @@ class RedisSettings(_Strict):
     sentinel_password: str = Field(min_length=1)
     user: str
     password: str = Field(min_length=1)
-    socket_timeout: float = 1.0
+    # Redis is a cache and a session store here: a dead master must cost a request well under a
+    # second, not redis-py's default of 3 retries with backoff (seconds) per command.
+    socket_timeout: float = Field(default=0.5, gt=0, le=10)
 
 
 class RabbitSettings(_Strict):

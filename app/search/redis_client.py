@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,9 @@ def connect(settings: RedisSettings) -> Redis:
             username=settings.username,
             password=settings.password,
             socket_timeout=settings.socket_timeout,
+            # One immediate retry (the reconnect asks Sentinel for the master again), not
+            # redis-py's default backoff of seconds: a search must not hang on a dead master.
+            retry=Retry(NoBackoff(), 1),
         )
     assert settings.url is not None
     return Redis.from_url(

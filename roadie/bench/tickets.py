@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - uvloop is a dependency; asyncio works 
 
 from app.common.settings import Settings, load_settings
 from roadie.bench import pgbench
+from roadie.bench.cpu import CpuMeter, CpuUse
 from roadie.bench.load import LoadResult, at_rate, request_bytes, saturate
 from roadie.errors import RoadieError
 from roadie.lab import hosts
@@ -79,6 +80,17 @@ class TicketsBench:
     bare: Latencies
     listing_at_load: Latencies
     load_rate: float
+    bookings_done: int
+    bookings_cpu: CpuUse
+    pgbench_cpu: CpuUse
+
+    @property
+    def database_ms(self) -> tuple[float, float]:
+        """Database-tier CPU per booking and per pgbench transaction (ms)."""
+        tier = "database (Patroni members)"
+        per_booking = self.bookings_cpu.per_operation_ms(self.bookings_done).get(tier, 0.0)
+        transactions = round(self.pgbench_tps * self.pgbench_cpu.seconds)
+        return per_booking, self.pgbench_cpu.per_operation_ms(transactions).get(tier, 0.0)
 
 
 def _service(host: LabHost, kind: str) -> dict:
@@ -102,6 +114,7 @@ def _wait_for_port(address: str, port: int, timeout: float) -> None:
 class TicketsBenchmark:
     def __init__(self, lab: Lab, config: BenchConfig) -> None:
         self.config = config
+        self.cpu = CpuMeter(lab)
         node = lab.group("app")[0]
         self.node = _service(node, "app")
         self.lb = _service(lab.group("lb")[0], "loadbalancer")
@@ -109,8 +122,12 @@ class TicketsBenchmark:
         self.venv = Path(self.node["venv"])
 
     def run(self) -> TicketsBench:
+        start = self.cpu.sample()
         bookings, conflicted = self._bookings()
+        bookings_cpu = self.cpu.since(start)
+        start = self.cpu.sample()
         tps = self._pgbench()
+        pgbench_cpu = self.cpu.since(start)
         listing = self._listing()
         bare = self._bare()
         rate = max(1.0, LOAD_SHARE * listing.throughput)
@@ -124,6 +141,9 @@ class TicketsBenchmark:
             bare=Latencies.of(bare),
             listing_at_load=Latencies.of(at_load),
             load_rate=rate,
+            bookings_done=bookings.completed,
+            bookings_cpu=bookings_cpu,
+            pgbench_cpu=pgbench_cpu,
         )
 
     # -- bookings vs pgbench ---------------------------------------------------------------

@@ -28,6 +28,7 @@ def tickets(
     with console.status("benchmarking the ticketing app (about a minute)..."):
         result = TicketsBenchmark(load_lab(), config).run()
     console.print(render(result))
+    console.print(render_cpu(result))
 
 
 def render(r: TicketsBench) -> Table:
@@ -63,6 +64,37 @@ def render(r: TicketsBench) -> Table:
     )
     errors = r.bookings.errors + r.listing.errors + r.listing_at_load.errors
     table.caption = f"5xx/transport errors: {errors}"
+    return table
+
+
+def render_cpu(r: TicketsBench) -> Table:
+    """Where the bookings' CPU went, tier by tier, next to pgbench's: the lab's tiers share the
+    machine's cores, so this says what each tier would sustain on cores of its own."""
+    table = Table(title="CPU per operation (ms), measured from each lab host's cgroup", title_justify="left")
+    for column in ("tier", "per booking", "per pgbench transaction"):
+        table.add_column(column)
+    transactions = round(r.pgbench_tps * r.pgbench_cpu.seconds)
+    bookings = r.bookings_cpu.per_operation_ms(r.bookings_done)
+    pgbench = r.pgbench_cpu.per_operation_ms(transactions)
+    for tier in sorted(bookings, key=lambda t: -bookings[t]):
+        table.add_row(tier, f"{bookings[tier]:.2f}", f"{pgbench.get(tier, 0.0):.2f}")
+    table.add_row(
+        "outside the lab hosts (load generator, pgbench)",
+        f"{1000 * r.bookings_cpu.outside_lab / max(1, r.bookings_done):.2f}",
+        f"{1000 * r.pgbench_cpu.outside_lab / max(1, transactions):.2f}",
+    )
+    table.add_row(
+        "whole machine",
+        f"{1000 * r.bookings_cpu.machine_busy / max(1, r.bookings_done):.2f}",
+        f"{1000 * r.pgbench_cpu.machine_busy / max(1, transactions):.2f}",
+    )
+    booking_db, pgbench_db = r.database_ms
+    if booking_db:
+        table.caption = (
+            f"On the database tier's CPU alone a booking costs {booking_db / pgbench_db:.1f}x a pgbench transaction: "
+            f"with the app tier and the broker on cores of their own, bookings/pgbench would be about "
+            f"{pgbench_db / booking_db:.2f}x (a projection from measured CPU, not a measured throughput)."
+        )
     return table
 
 

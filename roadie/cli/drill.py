@@ -139,7 +139,7 @@ def summary_markdown(results: list[dict], failed: dict[str, str]) -> str:
 def _alerts_fired(alerts: dict | None) -> str:
     if not alerts or not alerts["observed"]:
         return "not observed"
-    fired = sorted({a["alert"] for a in alerts["alerts"] if a["firing_s"] is not None})
+    fired = sorted({a["alert"] for a in alerts["alerts"] if a["firing_s"] is not None and not a.get("before_drill")})
     return ", ".join(fired) or "none"
 
 

@@ -48,7 +48,7 @@ def show_status() -> None:
     for column in ("host", "AZ", "address", "service", "state", "role"):
         table.add_column(column)
     for row in rows:
-        style = "ok" if row.state == "RUNNING" else "bad"
+        style = "ok" if row.state == "RUNNING" or row.role.startswith("standby") else "bad"
         table.add_row(row.host, row.location, row.address, row.service, f"[{style}]{row.state}[/]", row.role)
     console.print(table)
     console.print(status.standins_table())

@@ -18,6 +18,9 @@ from roadie.errors import RoadieError
 from roadie.lab.inventory import Lab
 
 QUERY_STEP_S = 1.0
+# Alerts already pending or firing this long before the drill belong to an earlier event (a
+# previous drill's alert still firing): the report lists them apart and they do not count.
+LOOKBACK_S = 120.0
 TIMEOUT_S = 10.0
 # Labels that say which alert instance it is; the rest (alertstate, severity) describe it.
 DESCRIPTIVE = {"__name__", "alertname", "alertstate", "severity"}
@@ -31,13 +34,18 @@ class AlertSeen:
     pending_at: float | None  # epoch seconds
     firing_at: float | None
 
-    def as_dict(self, zero: float) -> dict[str, Any]:
+    @property
+    def first_seen(self) -> float:
+        return min(t for t in (self.pending_at, self.firing_at) if t is not None)
+
+    def as_dict(self, zero: float, started: float) -> dict[str, Any]:
         return {
             "alert": self.alert,
             "severity": self.severity,
             "labels": self.labels,
             "pending_s": _relative(self.pending_at, zero),
             "firing_s": _relative(self.firing_at, zero),
+            "before_drill": self.first_seen < started,
         }
 
 
@@ -86,7 +94,7 @@ def merge_series(series: list[dict[str, Any]]) -> list[AlertSeen]:
         )
         for entry in found.values()
     ]
-    return sorted(seen, key=lambda a: min(t for t in (a.pending_at, a.firing_at) if t is not None))
+    return sorted(seen, key=lambda a: a.first_seen)
 
 
 def notifications_between(lab: Lab, start: float, end: float, zero: float) -> list[dict[str, Any]]:
@@ -112,14 +120,14 @@ def drill_alerts(lab: Lab, start: float, end: float, zero: float) -> dict[str, A
     if url is None:
         return {"observed": False, "why": "no Prometheus in this lab (playbooks/monitoring.yml not applied)"}
     try:
-        seen = alerts_between(url, start, end)
+        seen = alerts_between(url, start - LOOKBACK_S, end)
         sent = notifications_between(lab, start, end, zero)
     except RoadieError as exc:
         return {"observed": False, "why": str(exc)}
     return {
         "observed": True,
         "prometheus": url,
-        "alerts": [a.as_dict(zero) for a in seen],
+        "alerts": [a.as_dict(zero, start) for a in seen],
         "notifications": sent,
     }
 

@@ -72,7 +72,8 @@ def _alerts_markdown(alerts: dict[str, Any] | None) -> list[str]:
         for alert in alerts["alerts"]:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(alert["labels"].items()))
             times = f"{_t(alert['pending_s'])} | {_t(alert['firing_s'])}"
-            lines.append(f"| {alert['alert']} | {alert['severity']} | {labels} | {times} |")
+            name = f"{alert['alert']} (active before the drill)" if alert.get("before_drill") else alert["alert"]
+            lines.append(f"| {name} | {alert['severity']} | {labels} | {times} |")
     sent = alerts["notifications"]
     lines += ["", f"Notifications delivered by Alertmanager during the drill: {len(sent)}."]
     lines += [f"- t={n['received_s']:+.1f}s {n['alert']} ({n['severity']}) {n['status']}" for n in sent]
@@ -82,7 +83,7 @@ def _alerts_markdown(alerts: dict[str, Any] | None) -> list[str]:
 def _first_firing(alerts: dict[str, Any] | None) -> dict[str, float]:
     first: dict[str, float] = {}
     for alert in (alerts or {}).get("alerts", []):
-        if alert["firing_s"] is not None:
+        if alert["firing_s"] is not None and not alert.get("before_drill"):
             first[alert["alert"]] = min(first.get(alert["alert"], alert["firing_s"]), alert["firing_s"])
     return first
 

@@ -2,6 +2,7 @@
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from rich.table import Table
 
@@ -45,7 +46,7 @@ def _host_rows(host: LabHost, secrets: dict[str, str]) -> list[ServiceRow]:
     for manifest in installed:
         name = str(manifest["name"])
         state = states.get(name, "MISSING")
-        role = probe_role(manifest, secrets) if state == "RUNNING" else ""
+        role = probe_role(manifest, secrets) if state == "RUNNING" else _not_running(manifest)
         rows.append(ServiceRow(host.name, location, host.address, name, state, role))
     return rows
 
@@ -57,3 +58,8 @@ def standins_table() -> Table:
     for item in NOT_RUNNABLE:
         table.add_row(item.component, item.why, item.stand_in)
     return table
+
+
+def _not_running(manifest: dict[str, Any]) -> str:
+    """Why a service may rightly be down: a standby's services wait for a failover."""
+    return "" if manifest.get("enabled", True) else "standby: started by a failover"

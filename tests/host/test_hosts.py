@@ -12,7 +12,9 @@ from roadie.paths import lab_inventory_dir
 
 LAB = load_lab()
 # Hosts of the current profile that run at least one service.
-RUNNING = [h for h in LAB.in_profile(current_profile(LAB)) if hosts.manifests(h)]
+# Hosts with a service that runs; a standby's services (the DR app tier, started by the
+# region failover) are installed but not running.
+RUNNING = [h for h in LAB.in_profile(current_profile(LAB)) if any(m.get("enabled", True) for m in hosts.manifests(h))]
 
 # Files a role writes that hold secrets: the owner that must be the only reader, and the mode.
 PRIVATE_FILES = {
@@ -29,7 +31,7 @@ def infra_host(name):
 
 def service_ports():
     for host in RUNNING:
-        for entry in hosts.manifests(host):
+        for entry in (m for m in hosts.manifests(host) if m.get("enabled", True)):
             for port_name, port in entry.get("ports", {}).items():
                 yield pytest.param(host, entry, int(port), id=f"{host.name}-{entry['name']}-{port_name}")
 

@@ -69,7 +69,14 @@ def test_the_exporter_runs_only_on_the_repository_host():
 
 def test_the_exporter_settings_refuse_every_interface_and_a_missing_password():
     check = next(t for t in exporter_tasks() if "ansible.builtin.assert" in t)["ansible.builtin.assert"]["that"]
-    values = variables("pgbackrest", "backup", HOSTVARS, GROUPS, pgbackrest_exporter_db_password=PASSWORD)
+    values = variables(
+        "pgbackrest",
+        "backup",
+        HOSTVARS,
+        GROUPS,
+        pgbackrest_exporter_db_password=PASSWORD,
+        pgbackrest_roadie_source="/srv/roadie-release",
+    )
 
     def holds(**overrides) -> bool:
         return all(expression({**values, **overrides}, "{{ " + rule + " }}") for rule in check)
@@ -78,6 +85,10 @@ def test_the_exporter_settings_refuse_every_interface_and_a_missing_password():
     assert not holds(pgbackrest_exporter_address="0.0.0.0")
     assert not holds(pgbackrest_exporter_db_password="")
     assert not holds(pgbackrest_exporter_user="nobody")
+    # The role's venv without a source to install it from: the exporter would not start.
+    assert not holds(pgbackrest_roadie_source="")
+    # A Python elsewhere (the lab's checkout venv) needs no source.
+    assert holds(pgbackrest_roadie_source="", pgbackrest_exporter_python="/srv/roadie/.venv/bin/python")
 
 
 def prometheus_jobs(hostvars: dict) -> dict:

@@ -29,7 +29,13 @@ def test_instances_with_other_labels_stay_apart_and_come_oldest_first() -> None:
 def test_an_alert_that_fired_without_a_pending_sample_keeps_its_firing_time() -> None:
     (seen,) = merge_series([_series("firing", [140.0])])
     assert (seen.pending_at, seen.firing_at) == (None, 140.0)
-    assert seen.as_dict(zero=100.0)["firing_s"] == 40.0
+    assert seen.as_dict(zero=100.0, started=90.0)["firing_s"] == 40.0
+    assert not seen.as_dict(zero=100.0, started=90.0)["before_drill"]
+
+
+def test_an_alert_already_active_when_the_drill_started_is_marked() -> None:
+    (seen,) = merge_series([_series("firing", [50.0, 51.0, 130.0])])
+    assert seen.as_dict(zero=100.0, started=90.0)["before_drill"]
 
 
 def test_report_lists_alerts_and_notifications_with_times_after_the_fault() -> None:
