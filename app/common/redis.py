@@ -18,7 +18,13 @@ def connect(settings: RedisSettings) -> Redis:
     """A client for the current master (no I/O until the first command)."""
     sentinel = Sentinel(
         [(s.host, s.port) for s in settings.sentinels],
-        sentinel_kwargs={"password": settings.sentinel_password, "socket_timeout": settings.socket_timeout},
+        # No retries against a Sentinel: redis-py's default (10, with backoff) makes one dead
+        # Sentinel cost every master lookup 4 s; the next Sentinel is the retry.
+        sentinel_kwargs={
+            "password": settings.sentinel_password,
+            "socket_timeout": settings.socket_timeout,
+            "retry": Retry(NoBackoff(), 0),
+        },
         username=settings.user,
         password=settings.password,
         socket_timeout=settings.socket_timeout,

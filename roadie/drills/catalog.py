@@ -160,20 +160,16 @@ class AzOutage(Drill):
     )
 
     def prepare(self, ctx: DrillContext) -> None:
-        """Put the Redis master in the Patroni primary's zone, so one zone takes both down."""
+        """Put the Redis master in the Patroni primary's zone, so one zone takes both down. The
+        Redis master moves (a Sentinel failover goes to any replica); the Patroni primary stays:
+        a switchover may only go to the synchronous standby."""
         leader = ctx.lab.host(_leader(ctx))
         master = cluster.redis_master(ctx.endpoints, ctx.secrets)
-        if master is not None and ctx.lab.host(master).az == leader.az:
-            ctx.stash["az"] = leader.az
-            return
-        db_in_master_zone = next(
-            h.name for h in ctx.lab.group("postgres") if master and h.az == ctx.lab.host(master).az
-        )
-        entry = _patroni_entry(ctx, leader.name)
-        faults.switchover(ctx.lab, leader.name, db_in_master_zone, entry["patronictl"], entry["config"])
-        cluster.wait_for(lambda: cluster.patroni_leader(ctx.endpoints) == db_in_master_zone, 60, "the switchover")
-        cluster.wait_for(lambda: self.healthy(ctx), 90, "the cluster to settle after the switchover")
-        ctx.stash["az"] = ctx.lab.host(db_in_master_zone).az
+        if master is None or ctx.lab.host(master).az != leader.az:
+            cache = next(h.name for h in ctx.lab.group("redis") if h.az == leader.az)
+            cluster.move_redis_master(ctx.endpoints, ctx.secrets, cache)
+            cluster.wait_for(lambda: self.healthy(ctx), 90, "the cluster to settle after the Redis failover")
+        ctx.stash["az"] = leader.az
 
     def inject(self, ctx: DrillContext) -> float:
         zone = ctx.stash["az"]

@@ -14,6 +14,7 @@ from roadie.polling import poll_until
 
 # One answer per question: an unreachable server must not cost seconds of retries.
 NO_RETRY = Retry(NoBackoff(), 0)
+DEFAULT_REPLICA_PRIORITY = 100
 
 
 def patroni_members(endpoints: Endpoints) -> list[dict[str, Any]]:
@@ -60,6 +61,31 @@ def redis_master(endpoints: Endpoints, secrets: dict[str, str]) -> str | None:
             if (member_address, member_port) == (host.decode(), int(master_port)):
                 return name
     return None
+
+
+def move_redis_master(endpoints: Endpoints, secrets: dict[str, str], target: str, timeout: float = 60) -> None:
+    """Make the Redis on `target` the master: the lowest replica-priority wins a Sentinel
+    failover, so give `target` the lowest, ask a Sentinel to fail over, then put every
+    member back to the default priority, persisted (Sentinel rewrites the configuration of the
+    members it reconfigures, which would otherwise keep the drill's priority)."""
+    admins = {
+        name: redis.Redis(
+            host=address, port=port, username="admin", password=secrets["redis_admin"], socket_timeout=2, retry=NO_RETRY
+        )
+        for name, (address, port) in endpoints.redis_members.items()
+    }
+    for name, admin in admins.items():
+        admin.config_set("replica-priority", 1 if name == target else DEFAULT_REPLICA_PRIORITY)
+    try:
+        sentinel_address, sentinel_port = endpoints.sentinels[0]
+        redis.Redis(
+            host=sentinel_address, port=sentinel_port, password=secrets["sentinel"], socket_timeout=2, retry=NO_RETRY
+        ).execute_command("SENTINEL", "FAILOVER", "roadie")
+        wait_for(lambda: redis_master(endpoints, secrets) == target, timeout, f"Sentinel to promote {target}")
+    finally:
+        for admin in admins.values():
+            admin.config_set("replica-priority", DEFAULT_REPLICA_PRIORITY)
+            admin.config_rewrite()
 
 
 def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Keep the etcd leader off the host of the PostgreSQL primary.
+
+When the primary's host dies and it also held the etcd leader, etcd elects a new leader and
+(etcd's lessor) renews every lease to its full TTL: Patroni's leader key then outlives the
+dead primary by the whole ttl plus the election, about 2-5 s more than when the etcd leader
+survives. Run beside each Patroni member: while this member is the primary and its etcd
+member leads, hand etcd's leadership to a healthy peer (`etcdctl move-leader`).
+
+Standard library only (it runs on database hosts with the system Python). etcd's move-leader
+needs its root user: the password is read from a file only root can read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from typing import Any
+
+PRIMARY_ROLES = {"primary", "master"}
+TIMEOUT_S = 3.0
+
+Etcdctl = Callable[[str, Sequence[str]], Any]
+
+
+def etcdctl_runner(binary: str, password_file: str) -> Etcdctl:
+    """etcdctl against one endpoint, as root; the password goes through the environment."""
+
+    def run(endpoint: str, args: Sequence[str]) -> Any:
+        with open(password_file) as secret:
+            user = f"root:{secret.read().strip()}"
+        env = {**os.environ, "ETCDCTL_API": "3", "ETCDCTL_USER": user}
+        out = subprocess.run(
+            [binary, f"--endpoints={endpoint}", f"--command-timeout={TIMEOUT_S:g}s", *args, "-w", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S + 2,
+            check=True,
+        )
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    return run
+
+
+def patroni_role(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(f"{url}/patroni", timeout=TIMEOUT_S) as answer:
+            return str(json.load(answer).get("role", ""))
+    except urllib.error.HTTPError as exc:  # 503 from a replica still carries the JSON body
+        return str(json.load(exc).get("role", ""))
+    except (OSError, ValueError):
+        return None
+
+
+def status(etcdctl: Etcdctl, endpoint: str) -> tuple[int, int] | None:
+    """(this member's id, the leader's id) as the member at `endpoint` sees them."""
+    try:
+        entry = etcdctl(endpoint, ["endpoint", "status"])[0]["Status"]
+    except (subprocess.SubprocessError, OSError, ValueError, LookupError, TypeError):
+        return None
+    return int(entry["header"]["member_id"]), int(entry["leader"])
+
+
+def healthy_peer(etcdctl: Etcdctl, endpoint: str, me: int) -> int | None:
+    """A peer whose own status answers and agrees on the leader (a member that is up)."""
+    members = etcdctl(endpoint, ["member", "list"])["members"]
+    for member in members:
+        if int(member["ID"]) == me:
+            continue
+        for url in member.get("clientURLs", []):
+            if status(etcdctl, url) is not None:
+                return int(member["ID"])
+    return None
+
+
+def place_once(etcdctl: Etcdctl, endpoint: str, patroni_url: str) -> str:
+    """One check; returns what it did (for the log)."""
+    seen = status(etcdctl, endpoint)
+    if seen is None:
+        return "local etcd member does not answer"
+    me, leader = seen
+    if me != leader:
+        return "ok: the etcd leader is elsewhere"
+    if patroni_role(patroni_url) not in PRIMARY_ROLES:
+        return "ok: this member is not the PostgreSQL primary"
+    peer = healthy_peer(etcdctl, endpoint, me)
+    if peer is None:
+        return "no healthy etcd peer to take the leadership"
+    etcdctl(endpoint, ["move-leader", format(peer, "x")])
+    return f"moved the etcd leadership from {me:x} to {peer:x}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--etcd", required=True, help="this host's etcd client URL")
+    parser.add_argument("--patroni", required=True, help="this host's Patroni REST API URL")
+    parser.add_argument("--password-file", required=True, help="file holding etcd's root password")
+    parser.add_argument("--etcdctl", default="etcdctl")
+    parser.add_argument("--interval", type=float, default=2.0)
+    args = parser.parse_args(argv)
+    etcdctl = etcdctl_runner(args.etcdctl, args.password_file)
+    last = ""
+    while True:
+        try:
+            did = place_once(etcdctl, args.etcd, args.patroni)
+        except (subprocess.SubprocessError, OSError, ValueError, LookupError) as exc:
+            did = f"check failed: {type(exc).__name__}: {exc}"
+        if did != last or did.startswith("moved"):  # log changes, not every quiet check
+            print(time.strftime("%Y-%m-%dT%H:%M:%S"), did, flush=True)
+            last = did
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
