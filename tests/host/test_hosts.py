@@ -2,6 +2,8 @@
 listens on its own host's address only, runs inside its host's cgroup, and keeps its
 configuration and secrets private."""
 
+import os
+
 import pytest
 import testinfra
 
@@ -94,3 +96,13 @@ def test_lab_secrets_file_is_0600_root():
 def test_postgres_data_directory_is_private(host):
     data = infra_host(host.name).file(f"{host.root}/var/lib/postgresql/15/main")
     assert (data.user, data.mode) == ("postgres", 0o700)
+
+
+@pytest.mark.parametrize("host", RUNNING, ids=lambda h: h.name)
+def test_services_read_nothing_from_stdin(host):
+    """Like systemd's StandardInput=null: no service holds a pipe from the host's supervisord
+    as its stdin (the children it forks, e.g. PostgreSQL under Patroni, would inherit it)."""
+    pids = [int(p.detail.split("pid ")[1].split(",")[0]) for p in hosts.programs(host) if p.state == "RUNNING"]
+    assert pids, f"{host.name} runs no program"
+    for pid in pids:
+        assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null", (host.name, pid)
