@@ -78,14 +78,34 @@ def move_redis_master(endpoints: Endpoints, secrets: dict[str, str], target: str
         admin.config_set("replica-priority", 1 if name == target else DEFAULT_REPLICA_PRIORITY)
     try:
         sentinel_address, sentinel_port = endpoints.sentinels[0]
-        redis.Redis(
-            host=sentinel_address, port=sentinel_port, password=secrets["sentinel"], socket_timeout=2, retry=NO_RETRY
-        ).execute_command("SENTINEL", "FAILOVER", "roadie")
+        sentinel = redis.Redis(
+            host=sentinel_address,
+            port=sentinel_port,
+            password=secrets["sentinel"],
+            socket_timeout=2,
+            retry=NO_RETRY,
+            decode_responses=True,
+        )
+        # Sentinel learns a replica's priority from its INFO, polled every 10 s: fail over only
+        # once it sees the new priorities, or it picks by replication offset instead.
+        address, port = endpoints.redis_members[target]
+        wait_for(
+            lambda: _sentinel_priority(sentinel, address, port) == 1, timeout, f"Sentinel to see {target}'s priority"
+        )
+        sentinel.execute_command("SENTINEL", "FAILOVER", "roadie")
         wait_for(lambda: redis_master(endpoints, secrets) == target, timeout, f"Sentinel to promote {target}")
     finally:
         for admin in admins.values():
             admin.config_set("replica-priority", DEFAULT_REPLICA_PRIORITY)
             admin.config_rewrite()
+
+
+def _sentinel_priority(sentinel: redis.Redis, address: str, port: int) -> int | None:
+    for replica in sentinel.execute_command("SENTINEL", "REPLICAS", "roadie"):
+        fields = dict(zip(replica[::2], replica[1::2], strict=True)) if isinstance(replica, list) else replica
+        if fields.get("ip") == address and int(fields.get("port", 0)) == port:
+            return int(fields.get("slave-priority", fields.get("replica-priority", -1)))
+    return None
 
 
 def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:
