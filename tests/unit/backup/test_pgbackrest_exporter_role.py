@@ -22,17 +22,15 @@ def exporter_tasks() -> list[dict]:
     return yaml.safe_load((ROLES / "pgbackrest" / "tasks" / "exporter.yml").read_text())
 
 
+def production_variables(**overrides) -> dict:
+    """The role's variables for the production repository host, with the exporter's password."""
+    return variables("pgbackrest", "backup", HOSTVARS, GROUPS, pgbackrest_exporter_db_password=PASSWORD, **overrides)
+
+
 def service(**overrides) -> dict:
     """The service_unit variables of the exporter for the production repository host."""
-    values = variables(
-        "pgbackrest",
-        "backup",
-        HOSTVARS,
-        GROUPS,
-        pgbackrest_exporter_db_password=PASSWORD,
-        pgbackrest_exporter_pgpass={"changed": False},  # registered by the task before
-        **overrides,
-    )
+    # pgbackrest_exporter_pgpass is registered by the task before.
+    values = production_variables(pgbackrest_exporter_pgpass={"changed": False}, **overrides)
     task = next(t for t in exporter_tasks() if t.get("ansible.builtin.include_role", {}).get("name") == "service_unit")
     return dict(templar(values).template(trusted(task["vars"])))
 
@@ -69,14 +67,7 @@ def test_the_exporter_runs_only_on_the_repository_host():
 
 def test_the_exporter_settings_refuse_every_interface_and_a_missing_password():
     check = next(t for t in exporter_tasks() if "ansible.builtin.assert" in t)["ansible.builtin.assert"]["that"]
-    values = variables(
-        "pgbackrest",
-        "backup",
-        HOSTVARS,
-        GROUPS,
-        pgbackrest_exporter_db_password=PASSWORD,
-        pgbackrest_roadie_source="/srv/roadie-release",
-    )
+    values = production_variables(pgbackrest_roadie_source="/srv/roadie-release")
 
     def holds(**overrides) -> bool:
         return all(expression({**values, **overrides}, "{{ " + rule + " }}") for rule in check)
@@ -129,6 +120,6 @@ def test_the_lab_runs_the_exporter_from_the_checkout(tmp_path):
 
 
 def test_the_password_file_names_the_primary_through_haproxy():
-    values = variables("pgbackrest", "backup", HOSTVARS, GROUPS, pgbackrest_exporter_db_password=PASSWORD)
+    values = production_variables()
     lines = render("pgbackrest", "exporter.pgpass.j2", values).splitlines()
     assert [line for line in lines if not line.startswith("#")] == [f"10.1.0.52:5000:*:exporter:{PASSWORD}"]
