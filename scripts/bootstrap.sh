@@ -48,7 +48,7 @@ install_venv() {
   log "Python venv: installing roadie and its dependencies into $venv"
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -e "$here[dev]"
+  "$venv/bin/pip" install -q -e "$here[toolkit,dev]"
   touch "$stamp"
   log "Python venv: done"
 }

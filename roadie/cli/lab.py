@@ -1,5 +1,6 @@
 """`roadie lab ...`: the local lab of simulated hosts."""
 
+import subprocess
 import time
 from typing import Annotated
 
@@ -9,21 +10,23 @@ from rich.table import Table
 from roadie.console import console
 from roadie.errors import RoadieError
 from roadie.lab import hosts, lifecycle, status
-from roadie.lab.inventory import load_lab
+from roadie.lab.inventory import LabHost, load_lab
 from roadie.lab.playbook import summarize
 
-app = typer.Typer(help="The local lab: every host a loopback address, a directory and a cgroup.", no_args_is_help=True)
+app = typer.Typer(
+    help="The local lab: every host a booted Debian machine on a loopback address, configured over SSH.",
+    no_args_is_help=True,
+)
 
 Profile = Annotated[str, typer.Option("--profile", "-p", help="core: data tier; full: everything.")]
 
 
 @app.command()
 def up(profile: Profile = "core") -> None:
-    """Create (or converge) the lab with the production Ansible roles."""
-    lab = load_lab()
-    run = lifecycle.up(lab, profile)
+    """Provision the lab's hosts and converge them with the production Ansible roles."""
+    run, timings = lifecycle.up(profile)
     console.print(f"[ok]lab is up[/] ({profile}): {summarize([run])}")
-    console.print(f"[muted]Ansible log: {run.log_file}[/]")
+    console.print(f"[muted]phases: {timings.summary()}; Ansible log: {run.log_file}[/]")
 
 
 @app.command()
@@ -32,7 +35,7 @@ def down(
 ) -> None:
     """Shut every lab host down (data is kept unless --purge)."""
     started = time.monotonic()
-    stopped = lifecycle.down(load_lab(), purge)
+    stopped = lifecycle.down(purge)
     what = "stopped and purged" if purge else "stopped"
     console.print(f"[ok]lab {what}[/]: {len(stopped)} hosts in {time.monotonic() - started:.1f}s")
 
@@ -44,7 +47,7 @@ def show_status() -> None:
     rows = status.collect(lab)
     if not rows:
         raise RoadieError("the lab has not been created: run 'roadie lab up'")
-    table = Table(title=f"roadie lab ({lifecycle.current_profile(lab)} profile)", title_justify="left")
+    table = Table(title=f"roadie lab ({lab.profile} profile)", title_justify="left")
     for column in ("host", "AZ", "address", "service", "state", "role"):
         table.add_column(column)
     for row in rows:
@@ -60,18 +63,26 @@ def logs(
     service: Annotated[str | None, typer.Argument(help="Service (default: list them).")] = None,
     lines: Annotated[int, typer.Option("--lines", "-n", help="Lines to show.")] = 50,
 ) -> None:
-    """Show the last lines of a lab host's service log."""
+    """Show the last lines of a lab host's service log (its journal)."""
     lab_host = load_lab().host(host)
-    log_dir = lab_host.root / "log"
+    known = [str(m["name"]) for m in hosts.manifests(lab_host)]
     if service is None:
-        names = sorted(p.stem for p in log_dir.glob("*.log")) if log_dir.is_dir() else []
-        if not names:
-            raise RoadieError(f"{host} has no logs yet")
-        console.print(f"logs on {host}: {', '.join(names)}")
+        if not known:
+            raise RoadieError(f"{host} runs no service yet")
+        console.print(f"services on {host}: {', '.join(known)}")
         return
-    log_file = log_dir / f"{service}.log"
-    if not log_file.exists():
-        known = ", ".join(m["name"] for m in hosts.manifests(lab_host)) or "none"
-        raise RoadieError(f"no log for service '{service}' on {host} (services: {known})")
-    for line in log_file.read_text(errors="replace").splitlines()[-lines:]:
+    if service not in known:
+        raise RoadieError(f"no service '{service}' on {host} (services: {', '.join(known) or 'none'})")
+    for line in journal(lab_host, service, lines):
         console.print(line, markup=False, soft_wrap=True)
+
+
+def journal(host: LabHost, service: str, lines: int) -> list[str]:
+    """The unit's last journal lines: from the host itself when it runs, else from its disk."""
+    argv = ["journalctl", "--no-pager", "--output=short-iso", "-n", str(lines), "-u", f"{service}.service"]
+    if hosts.is_powered_on(host):
+        return hosts.run(host, argv, timeout=30).stdout.splitlines()
+    result = subprocess.run(
+        [*argv, f"--directory={host.root}/var/log/journal"], capture_output=True, text=True, check=False
+    )
+    return result.stdout.splitlines()

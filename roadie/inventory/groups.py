@@ -39,6 +39,19 @@ OPTIONAL_SERVICE_GROUPS: tuple[str, ...] = (
     "dns_api",
 )
 
+# Groups made of other groups, the same in every inventory: a service's groups in both regions
+# (their group_vars hold what the regions share) and the exporters' groups (each with its own
+# group_vars).
+PARENT_GROUPS: dict[str, tuple[str, ...]] = {
+    "redis_servers": ("redis", "redis_dr"),
+    "sentinel_servers": ("sentinel", "sentinel_dr"),
+    "rabbitmq_servers": ("rabbitmq", "rabbitmq_dr"),
+    "app_servers": ("app", "app_dr"),
+    "app_lbs": ("lb", "lb_dr"),
+    "postgres_exporter": ("postgres",),
+    "redis_exporter": ("redis",),
+}
+
 # Service groups that must hold exactly the same hosts: the roles are co-located by design.
 SAME_HOSTS: tuple[tuple[str, str], ...] = (("etcd", "postgres"), ("redis", "sentinel"), ("redis_dr", "sentinel_dr"))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roadie.inventory.groups import SERVICE_GROUPS
+from roadie.inventory.groups import OPTIONAL_SERVICE_GROUPS, SERVICE_GROUPS
 
 
 class InventoryError(ValueError):
@@ -94,7 +94,7 @@ def _host(entry: Any, index: int) -> HostRecord:
     roles = entry.get("roles")
     if not isinstance(roles, list) or not roles or not all(isinstance(role, str) for role in roles):
         raise InventoryError(f"{where} 'roles' must be a non-empty list of group names")
-    unknown = sorted(set(roles) - set(SERVICE_GROUPS))
+    unknown = sorted(set(roles) - set(SERVICE_GROUPS) - set(OPTIONAL_SERVICE_GROUPS))
     if unknown:
         raise InventoryError(f"{where} has unknown roles {unknown}")
     return HostRecord(

@@ -28,6 +28,19 @@ def relative_group(host: str) -> str:
     return f"{GROUP_PARENT}/{host}"
 
 
+def create(host: str) -> Path:
+    group = group_path(host)
+    group.mkdir(parents=True, exist_ok=True)
+    return group
+
+
+def is_populated(host: str) -> bool:
+    """Whether any process lives in the host's group or below it (a booted machine's systemd
+    makes groups of its own under it)."""
+    events = group_path(host) / "cgroup.events"
+    return events.exists() and "populated 1" in events.read_text()
+
+
 def pids(host: str) -> list[int]:
     procs = group_path(host) / "cgroup.procs"
     if not procs.exists():
@@ -59,9 +72,13 @@ def is_frozen(host: str) -> bool:
 
 
 def remove(host: str) -> None:
+    """Remove the host's (empty) group and the groups its systemd left below it."""
     group = group_path(host)
-    if group.exists():
-        group.rmdir()
+    if not group.exists():
+        return
+    for child in sorted((p for p in group.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        child.rmdir()
+    group.rmdir()
 
 
 def _write_freeze(host: str, value: str) -> None:
@@ -73,7 +90,7 @@ def _write_freeze(host: str, value: str) -> None:
 
 def _wait_empty(host: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while pids(host):
+    while is_populated(host):
         if time.monotonic() > deadline:
             raise RoadieError(f"processes of lab host {host} survived cgroup.kill: {pids(host)}")
         time.sleep(0.05)

@@ -1,106 +1,125 @@
-"""Power control of lab hosts: each host's supervisord is its init."""
+"""A lab host as the toolkit uses it: power through its machine, services through its systemd.
+
+Service state is asked of the host's own systemd over SSH (as an operator would); the service
+registry (`/etc/roadie/services.d/*.json`, written by the roles) is read from the host's disk,
+which the controller has mounted, so that it can be read while the host is powered off.
+"""
+
+from __future__ import annotations
 
 import json
 import subprocess
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from roadie.errors import RoadieError
-from roadie.lab import cgroup
-from roadie.lab.inventory import LabHost
+from roadie.lab import machines, ssh
+from roadie.lab.inventory import LabHost, lab_root
+from roadie.lab.machines import Bind
+
+REGISTRY = "etc/roadie/services.d"
+# The wheelhouse the controller builds for the hosts' pip (roadie/lab/wheelhouse.py), mounted
+# read-only into every host where the lab inventory's pip configuration points.
+WHEELHOUSE_TARGET = "/var/cache/roadie/wheels"
+# systemd's ActiveState, in the words of the status table.
+STATES = {"active": "RUNNING", "activating": "STARTING", "deactivating": "STOPPING", "inactive": "STOPPED"}
 
 
 @dataclass(frozen=True)
-class ProgramState:
-    """One supervisord program: its name, state (RUNNING, STARTING, FATAL...) and detail."""
+class ServiceState:
+    """One unit of the host: its name, state (RUNNING, STARTING, STOPPED, FAILED...) and the
+    main process id as the host sees it (0 when it has none)."""
 
     name: str
     state: str
-    detail: str
+    pid: int
 
 
-def supervisor_conf(host: LabHost) -> Path:
-    return host.root / "etc" / "supervisord.conf"
+def ssh_files() -> ssh.SshFiles:
+    return ssh.SshFiles(lab_root() / "ssh")
 
 
 def is_created(host: LabHost) -> bool:
-    return supervisor_conf(host).exists()
+    return host.machine.image_stamp.exists()
 
 
 def is_powered_on(host: LabHost) -> bool:
-    pidfile = host.root / "run" / "supervisord.pid"
-    if not pidfile.exists():
-        return False
-    try:
-        pid = int(pidfile.read_text().strip())
-    except ValueError:
-        return False
-    return pid in cgroup.pids(host.name)
+    return machines.is_powered_on(host.machine)
 
 
-def power_on(host: LabHost) -> bool:
-    """Start the host's supervisord in its cgroup; True if it was off."""
-    script = host.root / "bin" / "lab-host"
-    if not script.exists():
-        raise RoadieError(f"lab host {host.name} was never created: run 'roadie lab up'")
-    result = subprocess.run([str(script), "power-on"], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RoadieError(f"could not power on {host.name}: {result.stderr.strip()}")
-    return "started" in result.stdout
+def binds() -> list[Bind]:
+    wheelhouse = lab_root() / "wheels"
+    return [Bind(wheelhouse, WHEELHOUSE_TARGET)] if wheelhouse.is_dir() else []
+
+
+def power_on(host: LabHost, timeout: float = 60.0) -> bool:
+    """Boot the host and wait for its sshd; False if it was already on."""
+    started = machines.power_on(host.machine, binds())
+    if started:
+        machines.wait_reachable(host.machine, timeout)
+    return started
+
+
+def crash(host: LabHost) -> float:
+    """Power loss: every process of the host dies at once and nothing restarts it."""
+    return machines.power_off(host.machine)
+
+
+def shutdown(host: LabHost) -> None:
+    """A clean shutdown: the host's systemd stops every service."""
+    machines.shutdown(host.machine)
 
 
 def reconnect(host: LabHost) -> None:
-    """Remove any network cut (iptables rule) a drill put on the host."""
-    script = host.root / "bin" / "lab-host"
-    if script.exists():
-        subprocess.run([str(script), "connect"], capture_output=True, check=False, timeout=30)
+    """Remove any network cut a drill put on the host."""
+    machines.connect(host.machine)
 
 
-def power_off(host: LabHost, timeout: float = 90.0) -> None:
-    """Shut the host down cleanly: supervisord stops its programs, then exits."""
-    if is_powered_on(host):
-        supervisorctl(host, "shutdown", check=False)
-        deadline = time.monotonic() + timeout
-        while cgroup.pids(host.name) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    # Whatever did not stop in time (a stuck program) goes down hard.
-    cgroup.kill(host.name)
+def run(
+    host: LabHost,
+    argv: Sequence[str],
+    *,
+    user: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600.0,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command on the host over SSH, as `user` (root by default)."""
+    return ssh.run(ssh_files(), host.name, argv, user=user, env=env, timeout=timeout, check=check)
 
 
-def crash(host: LabHost) -> None:
-    """Power loss: every process of the host dies at once and nothing restarts it."""
-    cgroup.kill(host.name)
+def systemctl(host: LabHost, *args: str, check: bool = True) -> str:
+    return run(host, ["systemctl", *args], timeout=120, check=check).stdout
 
 
-def supervisorctl(host: LabHost, *args: str, check: bool = True) -> str:
-    result = subprocess.run(
-        ["supervisorctl", "-c", str(supervisor_conf(host)), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    # supervisorctl exits 3 when some program is not running: that is an answer, not a failure.
-    if check and result.returncode not in (0, 3):
-        raise RoadieError(f"supervisorctl {' '.join(args)} on {host.name} failed: {result.stdout.strip()}")
-    return result.stdout
+def kill_service(host: LabHost, unit: str, signal: str = "KILL") -> None:
+    """Crash the unit's main process (its host's systemd restarts it, as Restart= says)."""
+    systemctl(host, "kill", f"--signal={signal}", "--kill-whom=main", unit)
 
 
-def programs(host: LabHost) -> list[ProgramState]:
-    if not is_powered_on(host):
+def services(host: LabHost) -> list[ServiceState]:
+    """The state of every service the registry lists for the host (empty when it is off)."""
+    names = [str(m["name"]) for m in manifests(host)]
+    if not names or not is_powered_on(host):
         return []
+    shown = systemctl(host, "show", "--property=Id,ActiveState,MainPID", *(f"{n}.service" for n in names))
     states = []
-    for line in supervisorctl(host, "status", check=False).splitlines():
-        parts = line.split(None, 2)
-        if len(parts) >= 2:
-            states.append(ProgramState(parts[0], parts[1], parts[2] if len(parts) > 2 else ""))
+    for block in shown.strip().split("\n\n"):
+        fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        state = STATES.get(fields.get("ActiveState", ""), fields.get("ActiveState", "?").upper())
+        name = fields.get("Id", "?").removesuffix(".service")
+        states.append(ServiceState(name, state, int(fields.get("MainPID", 0))))
     return states
 
 
-def manifests(host: LabHost) -> list[dict[str, object]]:
-    """The services the roles installed on the host (etc/roadie/services.d/*.json)."""
-    registry = host.root / "etc" / "roadie" / "services.d"
+def manifests(host: LabHost) -> list[dict[str, Any]]:
+    """The services the roles installed on the host (its service registry)."""
+    registry = host.root / REGISTRY
     if not registry.is_dir():
         return []
     return [json.loads(p.read_text()) for p in sorted(registry.glob("*.json"))]
+
+
+def manifest(host: LabHost, kind: str) -> dict[str, Any] | None:
+    """The registry entry of the host's service of `kind`, if it has one."""
+    return next((m for m in manifests(host) if m.get("kind") == kind), None)

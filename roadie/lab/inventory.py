@@ -1,47 +1,62 @@
-"""The lab's hosts as the Ansible inventory describes them (the one source of addresses)."""
+"""The lab's hosts: the plan's machines of the current profile, with their inventory groups.
 
+The groups come from the inventory `roadie lab up` generates (the same `build_inventory` as
+`roadie inventory from-stack`), built here in memory from the plan, so that the toolkit and the
+playbooks never disagree about which host is in which group.
+"""
+
+from __future__ import annotations
+
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-from ansible.inventory.manager import InventoryManager
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar
-from ansible.vars.manager import VariableManager
+from typing import Any
 
 from roadie.errors import RoadieError
-from roadie.paths import lab_inventory_dir
+from roadie.inventory import build_inventory, parse_stack_output
+from roadie.inventory.build import host_groups
+from roadie.lab.machines import Machine
+from roadie.lab.plan import PROFILES, LabPlan, check_profile, load_plan
+from roadie.lab.ssh import SshFiles
 
-FULL_ONLY_GROUP = "lab_full_only"
 LOCATION_PREFIXES = ("region", "r1_", "r2_", "r0_")
+DEFAULT_PROFILE = PROFILES[0]
+
+
+def lab_root() -> Path:
+    """Where the lab keeps its disks, secrets, SSH material and logs (ROADIE_LAB_ROOT overrides)."""
+    return Path(os.environ.get("ROADIE_LAB_ROOT", "/var/lib/roadie/lab"))
 
 
 @dataclass(frozen=True)
 class LabHost:
-    """One simulated host: an address, a root directory and a cgroup."""
+    """One lab machine: its address, location, inventory groups and disk."""
 
     name: str
     address: str
     region: int
     az: int
-    root: Path
     groups: tuple[str, ...]
+    machine: Machine
+
+    @property
+    def root(self) -> Path:
+        """The host's filesystem as the controller sees it (its mounted disk)."""
+        return self.machine.root
 
     @property
     def services(self) -> tuple[str, ...]:
         """Service groups (etcd, postgres, redis, ...) the host belongs to."""
-        return tuple(g for g in self.groups if not g.startswith(LOCATION_PREFIXES) and g != FULL_ONLY_GROUP)
-
-    @property
-    def full_profile_only(self) -> bool:
-        return FULL_ONLY_GROUP in self.groups
+        return tuple(g for g in self.groups if not g.startswith(LOCATION_PREFIXES))
 
 
 @dataclass(frozen=True)
 class Lab:
-    """The whole lab: hosts in inventory order, plus lab-wide settings."""
+    """The lab of one profile: its hosts in plan order, plus where its files are."""
 
     root: Path
+    profile: str
     hosts: tuple[LabHost, ...]
 
     def host(self, name: str) -> LabHost:
@@ -49,44 +64,53 @@ class Lab:
             if host.name == name:
                 return host
         known = ", ".join(h.name for h in self.hosts)
-        raise RoadieError(f"no lab host named '{name}' (hosts: {known})")
+        raise RoadieError(f"no lab host named '{name}' in the {self.profile} profile (hosts: {known})")
 
     def group(self, name: str) -> list[LabHost]:
         return [h for h in self.hosts if name in h.groups]
-
-    def in_profile(self, profile: str) -> list[LabHost]:
-        return [h for h in self.hosts if profile == "full" or not h.full_profile_only]
 
     @property
     def secrets_file(self) -> Path:
         return self.root / "secrets.yml"
 
+    @property
+    def inventory_dir(self) -> Path:
+        return self.root / "inventory"
+
+    @property
+    def ssh(self) -> SshFiles:
+        return SshFiles(self.root / "ssh")
+
+
+def inventory_for(plan: LabPlan, profile: str, root: Path) -> dict[str, Any]:
+    """The lab's inventory for `profile`: built from the plan's stack output like any other."""
+    inventory = build_inventory([parse_stack_output(plan.stack_output(profile))])
+    inventory["all"]["vars"]["roadie_lab_root"] = str(root)
+    return inventory
+
+
+def current_profile(root: Path | None = None) -> str:
+    marker = (root or lab_root()) / "profile"
+    return marker.read_text().strip() if marker.exists() else DEFAULT_PROFILE
+
 
 @cache
-def load_lab(inventory: Path | None = None) -> Lab:
-    """Read the lab inventory with Ansible's own parser, so nothing is described twice."""
-    source = inventory or lab_inventory_dir()
-    if not source.exists():
-        raise RoadieError(f"lab inventory not found at {source}")
-    loader = DataLoader()
-    manager = InventoryManager(loader=loader, sources=[str(source)])
-    variables = VariableManager(loader=loader, inventory=manager)
-    hosts = []
-    lab_root = None
-    for host in manager.get_hosts():
-        hostvars = variables.get_vars(host=host)
-        templar = Templar(loader=loader, variables=hostvars)
-        lab_root = Path(templar.template(hostvars["roadie_lab_root"]))
-        hosts.append(
-            LabHost(
-                name=host.name,
-                address=str(hostvars["roadie_address"]),
-                region=int(hostvars["roadie_region"]),
-                az=int(hostvars["roadie_az"]),
-                root=Path(templar.template(hostvars["roadie_host_root"])),
-                groups=tuple(sorted(hostvars["group_names"])),
-            )
+def load_lab(profile: str | None = None) -> Lab:
+    """The lab of `profile` (default: the one it was last brought up with)."""
+    root = lab_root()
+    chosen = profile or current_profile(root)
+    check_profile(chosen)
+    plan = load_plan()
+    groups = host_groups(inventory_for(plan, chosen, root))
+    hosts = tuple(
+        LabHost(
+            name=h.name,
+            address=h.address,
+            region=h.region,
+            az=h.az,
+            groups=tuple(sorted(groups[h.name])),
+            machine=Machine(h.name, h.address, root / "machines" / h.name),
         )
-    if lab_root is None:
-        raise RoadieError(f"lab inventory {source} has no hosts")
-    return Lab(root=lab_root, hosts=tuple(hosts))
+        for h in plan.for_profile(chosen)
+    )
+    return Lab(root=root, profile=chosen, hosts=hosts)

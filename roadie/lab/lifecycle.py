@@ -1,89 +1,174 @@
-"""Bring the lab up and down."""
+"""Bring the lab up and down.
 
+`up` does what a cloud deployment does, on this machine: provision the hosts of the profile
+(the base image, one booted machine per host with an address and an SSH key), describe them
+as a stack's outputs, generate the inventory from that with the code of `roadie inventory
+from-stack`, and run `site.yml` over SSH with become, like against any other inventory.
+"""
+
+from __future__ import annotations
+
+import json
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from roadie.console import console
 from roadie.errors import RoadieError
-from roadie.lab import cgroup, hosts
-from roadie.lab.inventory import FULL_ONLY_GROUP, Lab
+from roadie.inventory import build_inventory, check_inventory, load_stack_output, write_inventory
+from roadie.lab import cgroup, hosts, image, machines, shared_epmd, ssh, wheelhouse
+from roadie.lab.inventory import Lab, LabHost, lab_root, load_lab
+from roadie.lab.plan import load_plan
 from roadie.lab.playbook import PlaybookRun, raise_for_failure, run_playbook
 from roadie.lab.secrets import ensure_secrets
+from roadie.paths import project_root
 
-PROFILES = ("core", "full")
-REQUIRED_BINARIES = (
-    "etcd",
-    "redis-server",
-    "redis-sentinel",
-    "haproxy",
-    "supervisord",
-    "supervisorctl",
-    "psql",
-    "/usr/lib/rabbitmq/bin/rabbitmq-server",
-    "/usr/lib/postgresql/15/bin/postgres",
-)
+REQUIRED_PROGRAMS = ("systemd-nspawn", "debootstrap", "iptables", "ssh", "ssh-keygen")
+
+
+@dataclass
+class Timings:
+    """Seconds per phase of `lab up`, in order, for the closing summary."""
+
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = time.monotonic() - started
+
+    def summary(self) -> str:
+        return ", ".join(f"{name} {seconds:.0f}s" for name, seconds in self.phases.items())
 
 
 def check_machine() -> None:
-    """Fail early, with the fix, when the machine cannot host the lab."""
+    """Fail early, with the fix, when this machine cannot host the lab."""
     if os.geteuid() != 0:
-        raise RoadieError("the lab needs root (it creates cgroups and runs services as their users)")
+        raise RoadieError("the lab needs root (it boots machines, mounts their disks and creates cgroups)")
     cgroup.cgroup2_mount()
-    missing = [b for b in REQUIRED_BINARIES if not shutil.which(b) and not Path(b).exists()]
+    missing = [p for p in REQUIRED_PROGRAMS if shutil.which(p) is None]
     if missing:
         raise RoadieError(f"missing programs: {', '.join(missing)}; run 'make bootstrap' first")
 
 
-def profile_limit(profile: str) -> str | None:
-    if profile not in PROFILES:
-        raise RoadieError(f"unknown profile '{profile}' (profiles: {', '.join(PROFILES)})")
-    return None if profile == "full" else f"!{FULL_ONLY_GROUP}"
-
-
-def up(lab: Lab, profile: str) -> PlaybookRun:
-    limit = profile_limit(profile)
+def up(profile: str, progress: Callable[[str], None] | None = None) -> tuple[PlaybookRun, Timings]:
+    say = progress or (lambda text: console.print(f"[muted]{text}[/]"))
     check_machine()
+    load_lab.cache_clear()
+    lab = load_lab(profile)
+    timings = Timings()
     lab.root.mkdir(parents=True, exist_ok=True)
     ensure_secrets(lab.secrets_file)
+    with timings.phase("base image"):
+        base = image.ensure_image(image.load_spec(), say)
+    with timings.phase("wheels"):
+        wheels = wheelhouse.ensure_wheelhouse(wheelhouse.image_target(base.rootfs), say)
+        wheelhouse.publish(wheels, lab.root / "wheels")
+        wheel = wheelhouse.build_roadie_wheel(lab.root / "dist")
+    with timings.phase("machines"):
+        _retire_other_hosts(lab)
+        _provision(lab, base, say)
+        rabbitmq = [h.address for h in lab.hosts if {"rabbitmq", "rabbitmq_dr"} & set(h.groups)]
+        shared_epmd.start(base.rootfs, rabbitmq, lab.root / "epmd.log")
+    write_inventory_files(lab, wheel)
     (lab.root / "profile").write_text(profile + "\n")
-    run = run_playbook("site.yml", lab.root / "logs", limit=limit, title=f"Bringing the lab up ({profile})")
+    with timings.phase("site.yml"):
+        run = run_playbook(
+            "site.yml", lab.root / "logs", inventory=lab.inventory_dir, title=f"Bringing the lab up ({profile})"
+        )
     raise_for_failure(run, "lab up")
-    return run
+    return run, timings
 
 
-def current_profile(lab: Lab) -> str:
-    marker = lab.root / "profile"
-    return marker.read_text().strip() if marker.exists() else "core"
+def _link(link: Path, target: Path) -> None:
+    if link.is_symlink() or link.exists():
+        if link.resolve() == target.resolve():
+            return
+        link.unlink()
+    link.symlink_to(target)
 
 
-def created_hosts(lab: Lab) -> list:
-    return [h for h in lab.hosts if hosts.is_created(h)]
+def _provision(lab: Lab, base: image.Image, say: Callable[[str], None]) -> None:
+    """Mount, identify and boot every host of the profile, then write the SSH client files."""
+    deploy_key = ssh.ensure_key(lab.ssh)
+
+    def boot(host: LabHost) -> tuple[str, str, str]:
+        machines.mount(host.machine, base.digest, base.rootfs)
+        host_key = machines.give_identity(host.machine, deploy_key)
+        hosts.power_on(host)
+        return host.name, host.address, host_key
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
+        keys = list(pool.map(boot, lab.hosts))
+    ssh.write_client_files(lab.ssh, keys)
+    say(f"{len(keys)} hosts booted and reachable over SSH in {time.monotonic() - started:.1f}s")
 
 
-def down(lab: Lab, purge: bool) -> list[str]:
+def _retire_other_hosts(lab: Lab) -> None:
+    """Hosts of another profile that are still on (a full lab brought up as core) go down."""
+    names = {h.name for h in lab.hosts}
+    for other in (load_lab(p) for p in ("core", "full")):
+        for host in other.hosts:
+            if host.name not in names and hosts.is_powered_on(host):
+                hosts.shutdown(host)
+
+
+def write_inventory_files(lab: Lab, wheel: Path) -> None:
+    """The lab's stack output, and the inventory generated from it next to the lab's group_vars."""
+    stack_file = lab.root / "stack-output.json"
+    stack_file.write_text(json.dumps(load_plan().stack_output(lab.profile), indent=2) + "\n")
+    inventory = build_inventory([load_stack_output(stack_file)])
+    problems = check_inventory(inventory)
+    if problems:
+        raise RoadieError(f"the lab plan gives an inconsistent inventory: {'; '.join(problems)}")
+    # What only the lab has: where its files are, and the release the hosts install.
+    inventory["all"]["vars"].update({"roadie_lab_root": str(lab.root), "roadie_wheel": str(wheel)})
+    write_inventory(inventory, lab.inventory_dir / "hosts.yml")
+    for variables in ("group_vars", "host_vars"):
+        _link(lab.inventory_dir / variables, project_root() / "ansible" / "inventories" / "lab" / variables)
+
+
+def every_host() -> list[LabHost]:
+    """The hosts of every profile (the full profile holds them all)."""
+    return list(load_lab("full").hosts)
+
+
+def down(purge: bool) -> list[str]:
     """Shut every lab host down (in parallel); with purge, delete the lab's files too."""
-    targets = created_hosts(lab)
-    for host in targets:
-        hosts.reconnect(host)  # a drill cut short may have left the host cut off
+    targets = [h for h in every_host() if hosts.is_created(h)]
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        list(pool.map(hosts.power_off, targets))
-    for host in lab.hosts:
+        list(pool.map(_stop_host, targets))
+    shared_epmd.stop()
+    _close_ssh_masters(lab_root())
+    for host in every_host():
         cgroup.remove(host.name)
-    _stop_shared_epmd()
-    if purge and lab.root.exists():
-        shutil.rmtree(lab.root)
-    return [h.name for h in targets]
+        machines.unmount(host.machine)
+    still_mounted = [h.name for h in every_host() if machines.is_mounted(h.machine)]
+    if still_mounted:
+        raise RoadieError(f"the disks of {', '.join(still_mounted)} are still mounted: nothing was purged")
+    root = lab_root()
+    if purge and root.exists():
+        shutil.rmtree(root)
+    load_lab.cache_clear()
+    return [h.name for h in targets if h.name]
 
 
-def _stop_shared_epmd() -> None:
-    """The lab's RabbitMQ hosts share one epmd per machine (see the rabbitmq role), started
-    outside every host; with every host down it has no registrations left and is stopped
-    through its own command."""
-    epmd = shutil.which("epmd")
-    if epmd is None:
-        return
-    names = subprocess.run([epmd, "-names"], capture_output=True, text=True, check=False, timeout=10)
-    if names.returncode == 0 and "at port" not in names.stdout:
-        subprocess.run([epmd, "-kill"], capture_output=True, check=False, timeout=10)
+def _stop_host(host: LabHost) -> None:
+    hosts.reconnect(host)  # a drill cut short may have left the host cut off
+    hosts.shutdown(host)
+
+
+def _close_ssh_masters(root: Path) -> None:
+    """The multiplexed SSH connections to the hosts are the lab's processes too."""
+    for socket in (root / "ssh").glob("cm-*"):
+        subprocess.run(["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "lab"], capture_output=True, check=False)

@@ -15,7 +15,8 @@ from rich.status import Status
 
 from roadie.console import console
 from roadie.errors import RoadieError
-from roadie.paths import ansible_dir, lab_inventory_dir, project_root
+from roadie.lab.inventory import lab_root
+from roadie.paths import ansible_dir, project_root
 
 RECAP_LINE = re.compile(
     r"^(?P<host>\S+)\s+:\s+ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
@@ -52,7 +53,6 @@ def ansible_env() -> dict[str, str]:
             "ANSIBLE_CONFIG": str(ansible_dir() / "ansible.cfg"),
             "ANSIBLE_HOME": str(state),
             "ANSIBLE_LOCAL_TEMP": str(state / "tmp"),
-            "ANSIBLE_REMOTE_TMP": str(state / "remote-tmp"),
             "ANSIBLE_FORCE_COLOR": "0",
             "ANSIBLE_NOCOLOR": "1",
             "PYTHONUNBUFFERED": "1",
@@ -74,7 +74,7 @@ def run_playbook(
     """Run ansible/playbooks/<playbook>, stream it to a log file and show the current task."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"ansible-{Path(playbook).stem}-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    cmd = _command(playbook, inventory or lab_inventory_dir(), limit, extra_vars)
+    cmd = _command(playbook, inventory or lab_root() / "inventory", limit, extra_vars)
     run = PlaybookRun(returncode=-1, log_file=log_file, seconds=0.0)
     started = time.monotonic()
     status = Status(title, console=console)

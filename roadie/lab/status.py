@@ -38,7 +38,7 @@ def _host_rows(host: LabHost, secrets: dict[str, str]) -> list[ServiceRow]:
     location = f"r{host.region}/az{host.az}" if host.az else f"r{host.region}/regional"
     if not hosts.is_powered_on(host):
         return [ServiceRow(host.name, location, host.address, "(host)", "POWERED OFF", "")]
-    states = {p.name: p.state for p in hosts.programs(host)}
+    states = {s.name: s.state for s in hosts.services(host)}
     installed = hosts.manifests(host)
     if not installed:
         return [ServiceRow(host.name, location, host.address, "(none)", "RUNNING", "host up, no services installed")]

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 import yaml
 
-from roadie.paths import lab_inventory_dir
+from roadie.paths import lab_group_vars_dir
 from tests.support import manifest, wait_until
 
 
@@ -99,7 +99,7 @@ def test_wrong_password_is_refused(lab, running_hosts):
 
 
 def test_patroni_dynamic_config_matches_the_lab_inventory(lab, running_hosts):
-    wanted = yaml.safe_load((lab_inventory_dir() / "group_vars" / "postgres.yml").read_text())
+    wanted = yaml.safe_load((lab_group_vars_dir() / "postgres.yml").read_text())
     db = lab.group("postgres")[0]
     entry = manifest(db, "patroni")
     config = httpx.get(f"http://{entry['address']}:{entry['ports']['restapi']}/config", timeout=3).json()
