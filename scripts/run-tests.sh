@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: lint, unit tests, then a fresh lab
 # (purged first, so every run starts from nothing) for the integration and host tests.
-# The lab is torn down at the end whatever happened.
+# The lab is torn down at the end whatever happened; when something failed, its logs (Ansible
+# runs, boot consoles, every host's journal) are kept in reports/ first.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -9,9 +10,40 @@ venv="$here/.venv/bin"
 export XDG_CACHE_HOME="$here/.cache" ANSIBLE_HOME="$here/.ansible"
 # The full profile: the DR region and the 3-node RabbitMQ cluster are tested too.
 profile=${ROADIE_TEST_PROFILE:-full}
+suite_started=$(date +%s)
+phase_started=$suite_started
+phases=()
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-fail() { printf '\033[31mFAILED: %s\033[0m\n' "$*"; exit 1; }
+step() {
+  end_phase
+  printf '\n\033[1m==> %s\033[0m\n' "$*"
+  phase_name=$*
+  phase_started=$(date +%s)
+}
+end_phase() {
+  if [ -n "${phase_name:-}" ]; then
+    local took=$(( $(date +%s) - phase_started ))
+    phases+=("$(printf '%5ds  %s' "$took" "$phase_name")")
+    echo "--- ${phase_name}: ${took}s"
+  fi
+  phase_name=""
+}
+summary() {
+  end_phase
+  echo
+  echo "Phases:"
+  printf '  %s\n' "${phases[@]}"
+  echo "  total: $(( $(date +%s) - suite_started ))s"
+}
+fail() {
+  printf '\033[31mFAILED: %s\033[0m\n' "$*"
+  if [ -d /var/lib/roadie/lab/machines ]; then
+    kept="$here/reports/failed-run-$(date +%Y%m%d-%H%M%S)"
+    "$venv/roadie" lab collect-logs "$kept" && echo "the lab's logs are kept in $kept"
+  fi
+  summary
+  exit 1
+}
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
 run_pytest() {
@@ -31,12 +63,10 @@ scripts/ansible-lint.sh --nocolor -q || fail "ansible-lint"
 step "unit tests"
 run_pytest -m "not lab and not host" -q || fail "unit tests"
 
-step "lab: fresh start ($profile profile)"
+step "lab: fresh start ($profile profile; builds the base image the first time)"
 "$venv/roadie" lab down --purge || fail "lab down --purge"
 trap '"$venv/roadie" lab down --purge' EXIT
-start=$(date +%s)
 "$venv/roadie" lab up --profile "$profile" || fail "lab up"
-echo "lab bring-up took $(( $(date +%s) - start ))s"
 "$venv/roadie" lab status
 
 # Faults last: the drills, chaos experiments and the region failover break and heal the
@@ -47,4 +77,5 @@ run_pytest -m "lab or host" -v --durations=15 "${destructive[@]/#/--ignore=}" te
 
 step "drills, chaos experiments and DR failover"
 run_pytest -m "lab" -v --durations=15 "${destructive[@]}" || fail "drill tests"
+summary
 echo "all tests passed"

@@ -8,7 +8,6 @@ import pytest
 
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab, LabHost, load_lab
-from roadie.lab.lifecycle import current_profile
 from roadie.lab.secrets import load_secrets
 
 # testinfra's ansible backend and the CLI tests call the venv's tools by name.
@@ -28,10 +27,9 @@ def lab_secrets(lab: Lab) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def running_hosts(lab: Lab) -> list[LabHost]:
     """Hosts of the profile the lab was brought up with; the lab must be up."""
-    selected = lab.in_profile(current_profile(lab))
-    down = [h.name for h in selected if not hosts.is_powered_on(h)]
+    down = [h.name for h in lab.hosts if not hosts.is_powered_on(h)]
     assert not down, f"lab hosts not running: {down} (run 'roadie lab up' first)"
-    return selected
+    return list(lab.hosts)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

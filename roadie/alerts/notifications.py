@@ -28,7 +28,7 @@ def recorder_file(lab: Lab) -> Path:
     for host in lab.group("monitoring"):
         for manifest in hosts.manifests(host):
             if manifest.get("kind") == "alert_recorder":
-                return Path(str(manifest["file"]))
+                return hosts.on_disk(host, str(manifest["file"]))
     raise RoadieError("no alert recorder is installed: run playbooks/monitoring.yml against the lab")
 
 

@@ -1,19 +1,19 @@
-"""Run a command "on" a lab host: inside the host's cgroup, as a given user.
+"""Run a command on a lab host, as a given user: over SSH, as an operator would.
 
-A lab host's processes are the members of its cgroup; a command started there is what
-`ssh host command` is on a real machine: it dies with the host, and network rules that
-match the host's cgroup (a fence) apply to it. A host's own services (the pgBackRest status
-exporter) already run inside their host: they use `here`, which only switches the user.
+The command runs inside the host (it dies with the host, and network rules that match the
+host, such as a region's fence, apply to it). A host's own services (the pgBackRest status
+exporter) already run on their host: they use `here`, which only switches the user.
 """
 
 import os
 import pwd
 import subprocess
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 from roadie.errors import RoadieError
-from roadie.lab import cgroup
+from roadie.lab import ssh
+from roadie.lab.inventory import lab_root
+from roadie.lab.ssh import SshFiles
 
 
 def on_host(
@@ -25,12 +25,8 @@ def on_host(
     timeout: float = 600.0,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run argv in the host's cgroup (as `user` through runuser); raise on failure if check."""
-    procs = cgroup.group_path(host) / "cgroup.procs"
-    if not procs.exists():
-        raise RoadieError(f"lab host {host} has no cgroup: is it powered on? ('roadie lab up')")
-    command = ["runuser", "-u", user, "--", *argv] if user else list(argv)
-    return _run(host, command, argv=argv, env=env, timeout=timeout, check=check, preexec_fn=lambda: _join(procs))
+    """Run argv on the host over SSH (as `user`, root by default); raise on failure if check."""
+    return ssh.run(SshFiles(lab_root() / "ssh"), host, argv, user=user, env=env, timeout=timeout, check=check)
 
 
 def here(
@@ -45,7 +41,7 @@ def here(
     this process runs as someone else, directly otherwise; raise on failure if check."""
     switch = user is not None and user != pwd.getpwuid(os.geteuid()).pw_name
     command = ["runuser", "-u", str(user), "--", *argv] if switch else list(argv)
-    return _run("this host", command, argv=argv, env=env, timeout=timeout, check=check, preexec_fn=None)
+    return _run("this host", command, argv=argv, env=env, timeout=timeout, check=check)
 
 
 def _run(
@@ -56,7 +52,6 @@ def _run(
     env: dict[str, str] | None,
     timeout: float,
     check: bool,
-    preexec_fn: Callable[[], None] | None,
 ) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         command,
@@ -65,13 +60,8 @@ def _run(
         timeout=timeout,
         check=False,
         env={**os.environ, **(env or {})},
-        preexec_fn=preexec_fn,
     )
     if check and result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise RoadieError(f"on {where}: {' '.join(argv[:3])} ... failed: {' | '.join(detail[-3:])}")
     return result
-
-
-def _join(procs: Path) -> None:
-    procs.write_text(str(os.getpid()))

@@ -5,24 +5,24 @@ instance, verified against the source.
    the target time T and a fingerprint (row count + md5) of every user table.
 2. Write more markers after T (they must not come back), switch WAL and wait until the
    archive has it.
-3. Restore the newest backup before T plus the WAL up to T into an empty directory
-   (pgBackRest on the repository host), start PostgreSQL there on its own loopback address
-   and let it recover to T and promote.
+3. Restore the newest backup before T plus the WAL up to T into an empty directory on the
+   repository host (pgBackRest there), start a scratch PostgreSQL on it (a transient unit
+   of that host's systemd, on its address and a port of its own) and let it recover to T
+   and promote.
 4. Compare: every table's fingerprint, the markers before T present, none after T.
 """
 
 import contextlib
-import shutil
-import signal
-import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from roadie.backup.hostexec import on_host
 from roadie.backup.pgbackrest import Repository, backup_sets, info, repository, run_backup
 from roadie.backup.source import Primary, primary
 from roadie.errors import RoadieError
@@ -32,6 +32,10 @@ MARKER_TABLE = "restore_drill"
 MARKERS_BEFORE = 200
 MARKERS_AFTER = 50
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin/postgres")
+# Where the restore goes on the repository host, and the port the scratch instance listens
+# on there (beside the host's own services, never the members' 5432).
+SCRATCH_DIR = Path("/var/lib/pgbackrest-restore")
+SCRATCH_PORT = 5433
 ARCHIVE_TIMEOUT_S = 120.0
 RECOVERY_TIMEOUT_S = 300.0
 # Fingerprints are taken of tables up to this many rows (the lab's tables are small).
@@ -95,9 +99,10 @@ class RestoreResult:
 
 
 def scratch_address(repo: Repository) -> str:
-    """The scratch instance sits on the address next to the repository host's (127.1.0.82)."""
-    octets = repo.host.address.split(".")
-    return ".".join([*octets[:3], str(int(octets[3]) + 1)])
+    """The scratch instance runs on the repository host, on its address."""
+    if repo.host is None:
+        raise RoadieError("a restore drill runs against the lab's repository host")
+    return repo.host.address
 
 
 def drill_restore(lab: Lab, secrets: dict[str, str], keep: bool = False) -> RestoreResult:
@@ -112,18 +117,19 @@ def drill_restore(lab: Lab, secrets: dict[str, str], keep: bool = False) -> Rest
     result = RestoreResult(run_id, target, str(backup["label"]), str(backup["type"]), scratch_address(repo))
     _write_markers(source, run_id, "after", MARKERS_AFTER)
     result.archive_wait_s = _switch_and_wait_archived(source)
-    scratch = lab.root / "scratch" / f"restore-{run_id}"
+    scratch = SCRATCH_DIR / f"restore-{run_id}"
+    host = repo.host.name if repo.host else ""
     try:
         result.restore_s = _restore(repo, scratch, target)
-        with _scratch_postgres(scratch, result.scratch_address) as started:
-            target_db = Primary(result.scratch_address, 5432, source.password)
-            _wait_promoted(target_db)
+        with _scratch_postgres(repo, scratch, result.scratch_address, run_id) as (started, failed):
+            target_db = Primary(result.scratch_address, SCRATCH_PORT, source.password)
+            _wait_promoted(target_db, failed)
             result.recovery_s = round(time.monotonic() - started, 2)
             _verify(target_db, run_id, fingerprints, result)
         _mark_live_tables(source, fingerprints, result)
     finally:
         if not keep:
-            shutil.rmtree(scratch, ignore_errors=True)
+            on_host(host, ["rm", "-rf", "--one-file-system", str(scratch)], check=False)
     return result
 
 
@@ -193,11 +199,9 @@ def _switch_and_wait_archived(source: Primary) -> float:
 
 def _restore(repo: Repository, scratch: Path, target: str) -> float:
     data = scratch / "data"
-    (scratch / "run").mkdir(parents=True, exist_ok=True)
-    data.mkdir(mode=0o700, exist_ok=True)
-    shutil.chown(scratch, repo.user, repo.user)
-    shutil.chown(scratch / "run", repo.user, repo.user)
-    shutil.chown(data, repo.user, repo.user)
+    host = repo.host.name if repo.host else ""
+    for directory, mode in ((scratch, "0755"), (scratch / "run", "0755"), (data, "0700")):
+        on_host(host, ["install", "-d", "-m", mode, "-o", repo.user, "-g", repo.user, str(directory)])
     local = ["--reset-pg1-host", f"--pg1-path={data}"]
     restore_command = " ".join([*repo.command(*local), 'archive-get %f "%p"'])
     started = time.monotonic()
@@ -214,12 +218,12 @@ def _restore(repo: Repository, scratch: Path, target: str) -> float:
 
 
 @contextlib.contextmanager
-def _scratch_postgres(scratch: Path, address: str) -> Any:
-    """PostgreSQL on the restored data, on its own address; archiving and replication off
-    (a restored copy must never write into the real archive)."""
+def _scratch_postgres(repo: Repository, scratch: Path, address: str, run_id: str) -> Any:
+    """PostgreSQL on the restored data, as a transient unit of the repository host; archiving
+    and replication off (a restored copy must never write into the real archive)."""
     settings = {
         "listen_addresses": address,
-        "port": "5432",
+        "port": str(SCRATCH_PORT),
         "unix_socket_directories": str(scratch / "run"),
         "archive_mode": "off",
         "primary_conninfo": "",
@@ -228,32 +232,49 @@ def _scratch_postgres(scratch: Path, address: str) -> Any:
         "logging_collector": "off",
         "cluster_name": "restore-drill",
         "hot_standby": "on",
+        # The source's configuration names its own data directory for these (Patroni).
+        "hba_file": str(scratch / "data" / "pg_hba.conf"),
+        "ident_file": str(scratch / "data" / "pg_ident.conf"),
     }
-    argv = [str(POSTGRES_BIN), "-D", str(scratch / "data")]
+    unit = f"restore-drill-{run_id}"
+    host = repo.host.name if repo.host else ""
+    argv = [
+        "systemd-run",
+        f"--unit={unit}",
+        f"--uid={repo.user}",
+        f"--gid={repo.user}",
+        # SIGINT is PostgreSQL's fast shutdown.
+        "--property=KillSignal=SIGINT",
+        "--collect",
+        str(POSTGRES_BIN),
+        "-D",
+        str(scratch / "data"),
+    ]
     for name, value in settings.items():
         argv += ["-c", f"{name}={value}"]
-    log = (scratch / "postgres.log").open("w")
     started = time.monotonic()
-    # Started as postgres directly (not through runuser), so that the signal below reaches it.
-    process = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, user="postgres", group="postgres", extra_groups=[], cwd=scratch
-    )
+    on_host(host, argv, timeout=60)
+
+    def failed() -> str | None:
+        """The unit's last log lines if it is no longer running, else None."""
+        state = on_host(host, ["systemctl", "is-active", f"{unit}.service"], check=False).stdout.strip()
+        if state in ("active", "activating"):
+            return None
+        log = on_host(host, ["journalctl", "--no-pager", "-n", "5", "-u", f"{unit}.service"], check=False)
+        return " | ".join(log.stdout.strip().splitlines()[-3:])
+
     try:
-        yield started
+        yield started, failed
     finally:
-        process.send_signal(signal.SIGINT)  # fast shutdown
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        on_host(host, ["systemctl", "stop", f"{unit}.service"], timeout=90, check=False)
 
 
-def _wait_promoted(target: Primary) -> None:
+def _wait_promoted(target: Primary, failed: Callable[[], str | None]) -> None:
     deadline = time.monotonic() + RECOVERY_TIMEOUT_S
     last: Exception | str = "not started"
     while time.monotonic() < deadline:
+        if (why := failed()) is not None:
+            raise RoadieError(f"the restored instance stopped: {why}")
         try:
             with target.connect(autocommit=True) as conn:
                 row = conn.execute("select pg_is_in_recovery()").fetchone()

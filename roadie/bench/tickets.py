@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass
@@ -115,10 +114,10 @@ class TicketsBenchmark:
     def __init__(self, lab: Lab, config: BenchConfig) -> None:
         self.config = config
         self.cpu = CpuMeter(lab)
-        node = lab.group("app")[0]
-        self.node = _service(node, "app")
+        self.node_host = lab.group("app")[0]
+        self.node = _service(self.node_host, "app")
         self.lb = _service(lab.group("lb")[0], "loadbalancer")
-        self.settings: Settings = load_settings(self.node["config"])
+        self.settings: Settings = load_settings(hosts.on_disk(self.node_host, self.node["config"]))
         self.venv = Path(self.node["venv"])
 
     def run(self) -> TicketsBench:
@@ -218,12 +217,16 @@ class TicketsBenchmark:
         )
 
     def _bare(self) -> LoadResult:
+        """The bare ASGI endpoint on the app node itself, from the app's venv (same host, same
+        Python and server), as a transient unit of the node's systemd."""
         address = self.node["address"]
+        unit = f"roadie-bench-bare-{BARE_PORT}"
         command = [
+            "systemd-run", f"--unit={unit}", "--collect", "--uid=nobody",
             str(self.venv / "bin" / "uvicorn"), "roadie.bench.bare:app", "--host", address, "--port", str(BARE_PORT),
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--lifespan", "off", "--log-level", "warning",
         ]  # fmt: skip
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        hosts.run(self.node_host, command, timeout=30)
         try:
             _wait_for_port(address, BARE_PORT, 20)
             payload = request_bytes("GET", f"{address}:{BARE_PORT}", "/")
@@ -237,12 +240,7 @@ class TicketsBenchmark:
                 )
             )
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            hosts.run(self.node_host, ["systemctl", "stop", f"{unit}.service"], timeout=30, check=False)
 
     def _listing_at(self, rate: float) -> LoadResult:
         payload = self._listing_request()

@@ -8,7 +8,6 @@ here lasts from the method to the rollbacks.
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from chaoslib.types import Configuration
 
@@ -44,9 +43,9 @@ def record_fault(stamps: dict[str, float]) -> dict[str, float]:
 
 
 def lab(configuration: Configuration | None = None) -> Lab:
-    """The lab named by the experiment's `roadie_inventory` configuration, else the default."""
-    inventory = (configuration or {}).get("roadie_inventory")
-    return load_lab(Path(inventory) if inventory else None)
+    """The lab of the experiment's `roadie_profile` configuration, else of the profile it was
+    brought up with."""
+    return load_lab((configuration or {}).get("roadie_profile"))
 
 
 def endpoints(configuration: Configuration | None = None) -> Endpoints:

@@ -1,7 +1,7 @@
 """`roadie lab ...`: the local lab of simulated hosts."""
 
-import subprocess
 import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -9,8 +9,8 @@ from rich.table import Table
 
 from roadie.console import console
 from roadie.errors import RoadieError
-from roadie.lab import hosts, lifecycle, status
-from roadie.lab.inventory import LabHost, load_lab
+from roadie.lab import evidence, hosts, lifecycle, status
+from roadie.lab.inventory import load_lab
 from roadie.lab.playbook import summarize
 
 app = typer.Typer(
@@ -25,8 +25,8 @@ Profile = Annotated[str, typer.Option("--profile", "-p", help="core: data tier; 
 def up(profile: Profile = "core") -> None:
     """Provision the lab's hosts and converge them with the production Ansible roles."""
     run, timings = lifecycle.up(profile)
-    console.print(f"[ok]lab is up[/] ({profile}): {summarize([run])}")
-    console.print(f"[muted]phases: {timings.summary()}; Ansible log: {run.log_file}[/]")
+    console.print(f"[ok]lab is up[/] ({profile}): {summarize([run])}; {timings.summary()}")
+    console.print(f"[muted]Ansible log: {run.log_file}[/]")
 
 
 @app.command()
@@ -38,6 +38,15 @@ def down(
     stopped = lifecycle.down(purge)
     what = "stopped and purged" if purge else "stopped"
     console.print(f"[ok]lab {what}[/]: {len(stopped)} hosts in {time.monotonic() - started:.1f}s")
+
+
+@app.command("collect-logs")
+def collect_logs(
+    target: Annotated[Path, typer.Argument(help="Directory to copy the logs into.")],
+) -> None:
+    """Copy the lab's logs (Ansible runs, boot consoles, every host's journal) into a directory."""
+    written = evidence.collect(load_lab("full"), target)
+    console.print(f"[ok]{len(written)} log files[/] in {target}")
 
 
 @app.command("status")
@@ -73,16 +82,5 @@ def logs(
         return
     if service not in known:
         raise RoadieError(f"no service '{service}' on {host} (services: {', '.join(known) or 'none'})")
-    for line in journal(lab_host, service, lines):
+    for line in hosts.journal(lab_host, service, lines=lines, output="short-iso"):
         console.print(line, markup=False, soft_wrap=True)
-
-
-def journal(host: LabHost, service: str, lines: int) -> list[str]:
-    """The unit's last journal lines: from the host itself when it runs, else from its disk."""
-    argv = ["journalctl", "--no-pager", "--output=short-iso", "-n", str(lines), "-u", f"{service}.service"]
-    if hosts.is_powered_on(host):
-        return hosts.run(host, argv, timeout=30).stdout.splitlines()
-    result = subprocess.run(
-        [*argv, f"--directory={host.root}/var/log/journal"], capture_output=True, text=True, check=False
-    )
-    return result.stdout.splitlines()

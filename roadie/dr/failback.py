@@ -120,7 +120,7 @@ def switch_back(run: DrRun) -> None:
     run.dns.point_to(1)
     run.mark("DNS points to region 1")
     for host, program in dr_app_programs(run, 2):
-        hosts.supervisorctl(run.lab.host(host), "stop", program)
+        hosts.systemctl(run.lab.host(host), "stop", program)
 
 
 def _caught_up(r1: Region, r2: Region) -> bool:

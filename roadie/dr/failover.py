@@ -79,8 +79,8 @@ def start_app_tier(run: DrRun) -> None:
     by_host: dict[str, list[str]] = {}
     for host, program in programs:
         by_host.setdefault(host, []).append(program)
-    for host, names in by_host.items():  # one call per host: supervisord starts them together
-        hosts.supervisorctl(run.lab.host(host), "start", *names)
+    for host, names in by_host.items():  # one call per host: its systemd starts them together
+        hosts.systemctl(run.lab.host(host), "start", *names)
     run.mark("DR app tier started")
     app_lb = run.topology.region(2).app_lb
     if app_lb is None:

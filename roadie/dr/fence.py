@@ -5,7 +5,9 @@ old region's subnets (and the DNS flip keeps clients away). In the lab it is an 
 chain on the machine's OUTPUT path: connections to the region's addresses (127.R.0.0/16)
 are refused unless they come from one of the region's own hosts (matched by their cgroup,
 see LAB-NOTES), so the old region can still talk to itself and to the new primary region
-(to be rebuilt as its standby) but takes no client connection, hence no write.
+(to be rebuilt as its standby) but takes no client connection, hence no write. SSH stays
+open, as the management network (a bastion) does when a cloud region is fenced: the operator
+rebuilds the region through it.
 """
 
 import subprocess
@@ -14,6 +16,7 @@ from roadie.errors import RoadieError
 from roadie.lab import cgroup
 
 IPTABLES = "iptables"
+SSH_PORT = 22
 
 
 def chain(region: int) -> str:
@@ -25,13 +28,14 @@ def network(region: int) -> str:
 
 
 def rules(region: int, hosts: list[str]) -> list[list[str]]:
-    """The chain's rules, in order: the region's own hosts pass, every other TCP
+    """The chain's rules, in order: the region's own hosts pass, SSH passes, every other TCP
     connection to the region is refused at once (no client hangs on a timeout)."""
     target = network(region)
     allowed = [
         ["-d", target, "-m", "cgroup", "--path", cgroup.relative_group(h), "-j", "RETURN"] for h in sorted(hosts)
     ]
-    return [*allowed, ["-d", target, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]]
+    management = ["-d", target, "-p", "tcp", "--dport", str(SSH_PORT), "-j", "RETURN"]
+    return [*allowed, management, ["-d", target, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]]
 
 
 def fence(region: int, hosts: list[str]) -> None:

@@ -105,12 +105,12 @@ def client_write_refused(address: str, port: int, password: str) -> tuple[bool, 
 
 def stop_patroni(lab: Lab, region: Region) -> None:
     for member in region.members:
-        hosts.supervisorctl(lab.host(member.host), "stop", "patroni")
+        hosts.systemctl(lab.host(member.host), "stop", "patroni")
 
 
 def start_patroni(lab: Lab, region: Region) -> None:
     for member in region.members:
-        hosts.supervisorctl(lab.host(member.host), "start", "patroni")
+        hosts.systemctl(lab.host(member.host), "start", "patroni")
 
 
 def wait_standby_cluster(region: Region, via: str | None, timeout: float) -> float:

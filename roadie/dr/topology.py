@@ -87,7 +87,7 @@ def _members(lab: Lab, group: str) -> tuple[Member, ...]:
                 int(entry["ports"]["postgresql"]),
                 int(entry["ports"]["restapi"]),
                 config,
-                Path(str(entry.get("data_dir", host.root / "var/lib/postgresql/15/main"))),
+                Path(str(entry.get("data_dir", "/var/lib/postgresql/15/main"))),
                 Path(str(entry.get("patronictl", "/opt/patroni/bin/patronictl"))),
             )
         )

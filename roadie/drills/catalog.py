@@ -42,9 +42,8 @@ def _rejoined_as_replica(ctx: DrillContext, host: str) -> dict[str, Any]:
 
 def _demoted_itself(ctx: DrillContext, host: str, fault_at: float) -> dict[str, Any]:
     """Patroni's own log on the cut-off host: did it demote itself while it could not reach etcd?"""
-    log = ctx.lab.host(host).root / "log" / "patroni.log"
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(fault_at))
-    lines = [line for line in log.read_text(errors="replace").splitlines() if line[:19] >= stamp]
+    lines = [line for line in lab_hosts.journal(ctx.lab.host(host), "patroni") if line[:19] >= stamp]
     demoted = next((line[:23] for line in lines if "demoting self because DCS is not accessible" in line), None)
     return {
         "name": f"{host} demoted itself while cut off",

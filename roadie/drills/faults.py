@@ -1,23 +1,70 @@
-"""Faults and repairs, each carried out by a drill playbook (ansible/playbooks/drills/)."""
+"""Faults and repairs of lab hosts.
+
+Whole-host faults act on the host's machine from outside, as a cloud's API or a hypervisor
+would (power, pause, network); faults inside a host (a crashed process, a switchover) are
+carried out by a drill playbook (ansible/playbooks/drills/) over SSH, as an operator would.
+Each returns when it took effect (epoch seconds), per host.
+"""
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
-from roadie.lab.inventory import Lab
+from roadie.errors import RoadieError
+from roadie.lab import cgroup, hosts, machines
+from roadie.lab.inventory import Lab, LabHost
 from roadie.lab.playbook import PlaybookRun, raise_for_failure, run_playbook
 
 STAMP = re.compile(r"drill (?P<action>\S+) (?P<host>\S+) at (?P<at>[0-9]+(?:\.[0-9]+)?)")
 
+HOST_ACTIONS: dict[str, Callable[[LabHost], float]] = {
+    "power-off": hosts.crash,
+    "freeze": lambda host: _timed(cgroup.freeze, host.name),
+    "thaw": lambda host: _timed(cgroup.thaw, host.name),
+    "isolate": lambda host: machines.isolate(host.machine),
+    "connect": lambda host: machines.connect(host.machine),
+}
 
-def _run(lab: Lab, playbook: str, hosts: Sequence[str], **extra: str) -> PlaybookRun:
+
+def _timed(action: Callable[[str], None], name: str) -> float:
+    action(name)
+    return time.time()
+
+
+def _each(lab: Lab, names: Sequence[str], action: Callable[[LabHost], float]) -> dict[str, float]:
+    targets = [lab.host(name) for name in names]
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        return dict(zip(names, pool.map(action, targets), strict=True))
+
+
+def host_action(lab: Lab, names: Sequence[str], action: str) -> dict[str, float]:
+    """power-off, freeze, thaw, isolate or connect whole hosts; returns when, per host."""
+    if action not in HOST_ACTIONS:
+        raise RoadieError(f"unknown host action '{action}' (actions: {', '.join(HOST_ACTIONS)})")
+    return _each(lab, names, HOST_ACTIONS[action])
+
+
+def power_on(lab: Lab, names: Sequence[str]) -> dict[str, float]:
+    """Boot hosts again (as after a repair); returns when each one accepted SSH again."""
+
+    def boot(host: LabHost) -> float:
+        hosts.power_on(host)
+        return time.time()
+
+    return _each(lab, names, boot)
+
+
+def _run(lab: Lab, playbook: str, names: Sequence[str], **extra: str) -> PlaybookRun:
     run = run_playbook(
         f"drills/{playbook}",
         lab.root / "logs",
-        limit=",".join(hosts),
+        inventory=lab.inventory_dir,
+        limit=",".join(names),
         extra_vars=extra,
         show_progress=False,
     )
-    raise_for_failure(run, f"drill playbook {playbook} on {', '.join(hosts)}")
+    raise_for_failure(run, f"drill playbook {playbook} on {', '.join(names)}")
     return run
 
 
@@ -28,15 +75,6 @@ def _stamps(run: PlaybookRun) -> dict[str, float]:
         if match := STAMP.search(line):
             stamps[match["host"]] = float(match["at"])
     return stamps
-
-
-def host_action(lab: Lab, hosts: Sequence[str], action: str) -> dict[str, float]:
-    """power-off, freeze, thaw, isolate or connect whole hosts; returns when, per host."""
-    return _stamps(_run(lab, "host-control.yml", hosts, drill_action=action))
-
-
-def power_on(lab: Lab, hosts: Sequence[str]) -> dict[str, float]:
-    return _stamps(_run(lab, "host-power-on.yml", hosts))
 
 
 def kill_process(lab: Lab, host: str, pidfile: str) -> float:

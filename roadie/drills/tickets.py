@@ -3,7 +3,6 @@ promises checked in the database afterwards — no seat sold twice, no confirmed
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -105,7 +104,7 @@ def shard_databases(lab: Lab) -> list[str]:
     for host in lab.group("app"):
         entry = next((m for m in hosts.manifests(host) if m.get("kind") == "app"), None)
         if entry is not None:
-            config = yaml.safe_load(Path(entry["config"]).read_text())
+            config = yaml.safe_load(hosts.on_disk(host, entry["config"]).read_text())
             return [shard["database"] for shard in config["shards"].values()]
     raise RoadieError("the app is not deployed: no app host has an app service")
 

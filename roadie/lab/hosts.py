@@ -11,6 +11,7 @@ import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from roadie.lab import machines, ssh
@@ -102,14 +103,34 @@ def services(host: LabHost) -> list[ServiceState]:
     names = [str(m["name"]) for m in manifests(host)]
     if not names or not is_powered_on(host):
         return []
-    shown = systemctl(host, "show", "--property=Id,ActiveState,MainPID", *(f"{n}.service" for n in names))
+    return parse_show(systemctl(host, "show", "--property=Id,ActiveState,MainPID", *(f"{n}.service" for n in names)))
+
+
+def parse_show(shown: str) -> list[ServiceState]:
+    """`systemctl show` of several units: blocks of KEY=value lines, one block per unit."""
     states = []
     for block in shown.strip().split("\n\n"):
         fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if not fields:
+            continue
         state = STATES.get(fields.get("ActiveState", ""), fields.get("ActiveState", "?").upper())
         name = fields.get("Id", "?").removesuffix(".service")
         states.append(ServiceState(name, state, int(fields.get("MainPID", 0))))
     return states
+
+
+def on_disk(host: LabHost, path: str) -> Path:
+    """Where a file of the host (its absolute path there) is on the controller: on its disk."""
+    return host.root / path.lstrip("/")
+
+
+def journal(host: LabHost, unit: str, *, lines: int | None = None, output: str = "cat") -> list[str]:
+    """A unit's journal, read from the host's disk: as readable when the host is cut off,
+    frozen or powered off as when it runs (journald keeps it under /var/log/journal)."""
+    argv = ["journalctl", f"--directory={host.root}/var/log/journal", "--no-pager", f"--output={output}"]
+    argv += ["--unit", f"{unit}.service"] + (["--lines", str(lines)] if lines else [])
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
+    return result.stdout.splitlines()
 
 
 def manifests(host: LabHost) -> list[dict[str, Any]]:

@@ -23,9 +23,10 @@ from roadie.console import console
 from roadie.errors import RoadieError
 from roadie.inventory import build_inventory, check_inventory, load_stack_output, write_inventory
 from roadie.lab import cgroup, hosts, image, machines, shared_epmd, ssh, wheelhouse
+from roadie.lab.converge import converge
 from roadie.lab.inventory import Lab, LabHost, lab_root, load_lab
 from roadie.lab.plan import load_plan
-from roadie.lab.playbook import PlaybookRun, raise_for_failure, run_playbook
+from roadie.lab.playbook import PlaybookRun
 from roadie.lab.secrets import ensure_secrets
 from roadie.paths import project_root
 
@@ -82,10 +83,7 @@ def up(profile: str, progress: Callable[[str], None] | None = None) -> tuple[Pla
     write_inventory_files(lab, wheel)
     (lab.root / "profile").write_text(profile + "\n")
     with timings.phase("site.yml"):
-        run = run_playbook(
-            "site.yml", lab.root / "logs", inventory=lab.inventory_dir, title=f"Bringing the lab up ({profile})"
-        )
-    raise_for_failure(run, "lab up")
+        run = converge(lab, f"Bringing the lab up ({profile})")
     return run, timings
 
 
@@ -131,8 +129,19 @@ def write_inventory_files(lab: Lab, wheel: Path) -> None:
     problems = check_inventory(inventory)
     if problems:
         raise RoadieError(f"the lab plan gives an inconsistent inventory: {'; '.join(problems)}")
-    # What only the lab has: where its files are, and the release the hosts install.
-    inventory["all"]["vars"].update({"roadie_lab_root": str(lab.root), "roadie_wheel": str(wheel)})
+    # What only the lab has: where its files are, the release the hosts install, and how to
+    # reach the hosts (its key, its known_hosts), as literal values that every consumer of
+    # the inventory reads alike (testinfra does not template variables).
+    inventory["all"]["vars"].update(
+        {
+            "roadie_lab_root": str(lab.root),
+            "roadie_wheel": str(wheel),
+            "ansible_ssh_private_key_file": str(lab.ssh.private_key),
+            "ansible_ssh_common_args": (
+                f"-o UserKnownHostsFile={lab.ssh.known_hosts} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+            ),
+        }
+    )
     write_inventory(inventory, lab.inventory_dir / "hosts.yml")
     for variables in ("group_vars", "host_vars"):
         _link(lab.inventory_dir / variables, project_root() / "ansible" / "inventories" / "lab" / variables)

@@ -218,14 +218,23 @@ def power_off(machine: Machine) -> float:
 
 def shutdown(machine: Machine, timeout: float = 25.0) -> None:
     """A clean shutdown (systemd stops every unit), then power off whatever is left."""
-    for pid in cgroup.pids(machine.name):
-        if _command(pid) == "systemd-nspawn":
-            # nspawn turns SIGTERM into a clean poweroff of the machine.
-            os.kill(pid, signal.SIGTERM)
+    for pid in _nspawn_pids(machine):
+        # nspawn turns SIGTERM into a clean poweroff of the machine.
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while is_powered_on(machine) and time.monotonic() < deadline:
         time.sleep(0.1)
     cgroup.kill(machine.name)
+
+
+def _nspawn_pids(machine: Machine) -> list[int]:
+    """systemd-nspawn moves itself into a `supervisor` group below the host's own."""
+    group = cgroup.group_path(machine.name)
+    pids = []
+    for procs in (group / "cgroup.procs", group / "supervisor" / "cgroup.procs"):
+        if procs.exists():
+            pids += [int(p) for p in procs.read_text().split() if _command(int(p)) == "systemd-nspawn"]
+    return pids
 
 
 def _command(pid: int) -> str:

@@ -124,8 +124,8 @@ def _host(entry: Any, index: int, source: Path) -> PlannedHost:
 
 
 def _check_unique(hosts: tuple[PlannedHost, ...], source: Path) -> None:
-    for attribute in ("name", "address"):
+    for attribute, plural in (("name", "names"), ("address", "addresses")):
         values = [getattr(h, attribute) for h in hosts]
         doubles = sorted({v for v in values if values.count(v) > 1})
         if doubles:
-            raise RoadieError(f"{source}: {attribute}s used twice: {', '.join(doubles)}")
+            raise RoadieError(f"{source}: {plural} used twice: {', '.join(doubles)}")

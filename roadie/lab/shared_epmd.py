@@ -19,6 +19,8 @@ from pathlib import Path
 from roadie.lab import cgroup
 
 GROUP = "lab-epmd"
+# Erlang's port mapper port (every node and CLI tool asks it there).
+PORT = 4369
 
 
 def is_running() -> bool:

@@ -124,9 +124,14 @@ def _build_in_image(target: Target, requirements: list[str], out: Path, log: Pat
                 "set -e; python3 -m venv /tmp/pip-venv; "
                 # Debian's pip builds sdists with setup.py and no wheel package: a current pip does it right.
                 "/tmp/pip-venv/bin/pip install --quiet --cert /tmp/ca-bundle.crt --upgrade pip wheel; "
-                "/tmp/pip-venv/bin/pip wheel --quiet --cert /tmp/ca-bundle.crt --wheel-dir /tmp/wheels \"$@\""
+                '/tmp/pip-venv/bin/pip wheel --quiet --cert /tmp/ca-bundle.crt --wheel-dir /tmp/wheels "$@"'
             )
-            env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/tmp", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "LANG": "C.UTF-8"}
+            env = {
+                "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOME": "/tmp",
+                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                "LANG": "C.UTF-8",
+            }
             with log.open("w") as handle:
                 result = subprocess.run(
                     ["chroot", str(merged), "sh", "-c", script, "pip-wheel", *requirements],

@@ -1,5 +1,5 @@
 """Faults on whole lab hosts, carried out by the drill playbooks (ansible/playbooks/drills/)
-on each host's cgroup, and the repairs that undo them."""
+on each host's machine (its cgroup, its network), and the repairs that undo them."""
 
 from chaoslib.types import Configuration, Secrets
 
@@ -41,7 +41,7 @@ def power_off_hosts(
 def power_on_hosts(
     hosts: list[str], configuration: Configuration | None = None, secrets: Secrets | None = None
 ) -> dict[str, float]:
-    """Start each host's supervisor again (the host boots and its services start)."""
+    """Boot each host again (its systemd starts the services enabled on it)."""
     names = _known(hosts, configuration)
     stamps = faults.power_on(lab(configuration), names)
     with DAMAGE.lock:

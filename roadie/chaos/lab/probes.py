@@ -9,7 +9,7 @@ __all__ = ["broken_hosts", "host_powered_on"]
 
 
 def host_powered_on(host: str, configuration: Configuration | None = None, secrets: Secrets | None = None) -> bool:
-    """Whether the host's supervisor (its "init") is running."""
+    """Whether the host's machine is running (powered on)."""
     return lab_hosts.is_powered_on(lab(configuration).host(host))
 
 

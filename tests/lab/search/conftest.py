@@ -4,13 +4,13 @@ the rendered search settings (for Redis and routing checks) and a search request
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from app.search.redis_client import connect
 from app.search.wiring import SearchSettings, load_settings
+from roadie.lab import hosts
 from tests.support import manifest, wait_until
 
 # Every test run searches its own hotels: nothing a previous run cached can answer for them.
@@ -47,7 +47,8 @@ def node_urls(lab, running_hosts):
 
 @pytest.fixture(scope="session")
 def search_settings(lab, running_hosts) -> SearchSettings:
-    path = Path(manifest(lab.group("app")[0], "app")["config"]).parent / "search.yml"
+    node = lab.group("app")[0]
+    path = hosts.on_disk(node, manifest(node, "app")["config"]).parent / "search.yml"
     assert path.is_file(), f"{path} is missing: run ansible/playbooks/search.yml (role app_search)"
     return load_settings(path)
 

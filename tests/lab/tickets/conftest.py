@@ -11,6 +11,7 @@ from psycopg.rows import dict_row
 
 from app.common.db import primary_dsn
 from app.common.settings import Settings, load_settings
+from roadie.lab import hosts
 from tests.support import manifest
 
 MOSCOW, SAINT_PETERSBURG = 1, 3
@@ -33,7 +34,8 @@ def app_nodes(lab, running_hosts):
 
 @pytest.fixture(scope="session")
 def app_settings(lab, running_hosts) -> Settings:
-    return load_settings(manifest(lab.group("app")[0], "app")["config"])
+    node = lab.group("app")[0]
+    return load_settings(hosts.on_disk(node, manifest(node, "app")["config"]))
 
 
 @pytest.fixture(scope="session")

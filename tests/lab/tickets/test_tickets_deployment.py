@@ -71,23 +71,23 @@ def test_load_balancer_metrics_need_credentials(lab, lab_secrets):
 
 def test_a_failed_node_is_taken_out_and_put_back(lab, lab_secrets, client):
     victim = lab.group("app")[-1]
-    hosts.supervisorctl(victim, "stop", "roadie-app")
+    hosts.systemctl(victim, "stop", "roadie-app")
     try:
         wait_until(lambda: victim.name not in servers_up(lab, lab_secrets), 15, f"{victim.name} taken out")
         answers = [client.get("/v1/cities").status_code for _ in range(30)]
         assert answers == [200] * 30
     finally:
-        hosts.supervisorctl(victim, "start", "roadie-app")
+        hosts.systemctl(victim, "start", "roadie-app")
     wait_until(lambda: victim.name in servers_up(lab, lab_secrets), 30, f"{victim.name} back in")
 
 
 def test_reads_are_retried_on_another_node_while_a_node_dies(lab, lab_secrets, client):
     """Between the node's death and its check, GETs still succeed: HAProxy retries them."""
     victim = lab.group("app")[0]
-    hosts.supervisorctl(victim, "stop", "roadie-app")
+    hosts.systemctl(victim, "stop", "roadie-app")
     try:
         answers = [client.get("/v1/cities").status_code for _ in range(30)]
         assert answers == [200] * 30
     finally:
-        hosts.supervisorctl(victim, "start", "roadie-app")
+        hosts.systemctl(victim, "start", "roadie-app")
     wait_until(lambda: victim.name in servers_up(lab, lab_secrets), 30, f"{victim.name} back in")

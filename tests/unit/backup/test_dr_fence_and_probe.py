@@ -4,10 +4,11 @@ from roadie.dr import fence
 from roadie.dr.probe import lost_keys, rpo_seconds
 
 
-def test_fence_lets_the_region_talk_to_itself_and_refuses_everyone_else():
+def test_fence_lets_the_region_talk_to_itself_and_the_operator_in_and_refuses_everyone_else():
     rules = fence.rules(1, ["db-2", "db-1"])
     assert rules[0] == ["-d", "127.1.0.0/16", "-m", "cgroup", "--path", "roadie/db-1", "-j", "RETURN"]
     assert rules[1][5] == "roadie/db-2"
+    assert rules[2] == ["-d", "127.1.0.0/16", "-p", "tcp", "--dport", "22", "-j", "RETURN"]
     assert rules[-1] == ["-d", "127.1.0.0/16", "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"]
     assert fence.chain(1) == "ROADIE-FENCE-R1"
 

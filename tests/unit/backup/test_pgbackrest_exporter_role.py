@@ -30,7 +30,9 @@ def production_variables(**overrides) -> dict:
 def service(**overrides) -> dict:
     """The service_unit variables of the exporter for the production repository host."""
     # pgbackrest_exporter_pgpass is registered by the task before.
-    values = production_variables(pgbackrest_exporter_pgpass={"changed": False}, **overrides)
+    values = production_variables(
+        pgbackrest_exporter_pgpass={"changed": False}, **{"roadie_release_new": False, **overrides}
+    )
     task = next(t for t in exporter_tasks() if t.get("ansible.builtin.include_role", {}).get("name") == "service_unit")
     return dict(templar(values).template(trusted(task["vars"])))
 
@@ -67,7 +69,7 @@ def test_the_exporter_runs_only_on_the_repository_host():
 
 def test_the_exporter_settings_refuse_every_interface_and_a_missing_password():
     check = next(t for t in exporter_tasks() if "ansible.builtin.assert" in t)["ansible.builtin.assert"]["that"]
-    values = production_variables(pgbackrest_roadie_source="/srv/roadie-release")
+    values = production_variables()
 
     def holds(**overrides) -> bool:
         return all(expression({**values, **overrides}, "{{ " + rule + " }}") for rule in check)
@@ -76,10 +78,6 @@ def test_the_exporter_settings_refuse_every_interface_and_a_missing_password():
     assert not holds(pgbackrest_exporter_address="0.0.0.0")
     assert not holds(pgbackrest_exporter_db_password="")
     assert not holds(pgbackrest_exporter_user="nobody")
-    # The role's venv without a source to install it from: the exporter would not start.
-    assert not holds(pgbackrest_roadie_source="")
-    # A Python elsewhere (the lab's checkout venv) needs no source.
-    assert holds(pgbackrest_roadie_source="", pgbackrest_exporter_python="/srv/roadie/.venv/bin/python")
 
 
 def prometheus_jobs(hostvars: dict) -> dict:
@@ -112,11 +110,9 @@ def test_a_port_set_for_the_repository_host_in_the_inventory_wins():
     assert jobs["patroni"]["static_configs"][0]["targets"] == ["10.1.1.11:8008"]
 
 
-def test_the_lab_runs_the_exporter_from_the_checkout(tmp_path):
-    unit = service(pgbackrest_exporter_pythonpath=f"{tmp_path}/ansible/..", pgbackrest_exporter_user="root")
-    assert unit["service_unit_environment"]["PYTHONPATH"] == str(tmp_path)
-    assert unit["service_unit_user"] == "root"
-    assert "--pgbackrest-user=postgres" in unit["service_unit_command"]
+def test_the_exporter_restarts_when_a_new_release_is_installed():
+    assert service()["service_unit_restart"] is False
+    assert service(roadie_release_new=True)["service_unit_restart"] is True
 
 
 def test_the_password_file_names_the_primary_through_haproxy():

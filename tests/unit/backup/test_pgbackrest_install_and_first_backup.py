@@ -1,10 +1,8 @@
-"""The pgbackrest role installs roadie for the status exporter on the production repository host
-(its own venv, reinstalled when the release's digest changes, as the app role does), and takes
-the first full backup right after stanza-create when pgBackRest lists none."""
+"""The pgbackrest role installs roadie's release for the status exporter on the repository host
+(the roadie_release role, as the app role does), and takes the first full backup right after
+stanza-create when pgBackRest lists none."""
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -20,7 +18,6 @@ HOSTVARS = {
     "backup": {"roadie_address": "10.1.0.81"},
 }
 GROUPS = {"postgres": ["db-1"], "pg_lb": ["pg-lb"], "backup_repo": ["backup"]}
-SOURCE = "/srv/roadie-release"
 
 
 def tasks(name: str) -> list[dict]:
@@ -39,85 +36,39 @@ def value(text: str, host: str = "backup", **overrides) -> object:
     return expression(values(host, **overrides), text)
 
 
-# --- roadie's venv on the repository host ---------------------------------------------------
+# --- roadie's release on the repository host --------------------------------------------------
 
 
-def test_production_installs_roadie_into_the_venv_the_exporter_runs_from():
-    assert value("{{ pgbackrest_exporter_python }}") == "/opt/roadie/venv/bin/python"
-    assert value("{{ _pgbackrest_roadie_install | bool }}", pgbackrest_roadie_source=SOURCE) is True
-    pip = task("roadie.yml", "Install roadie and its dependencies into the venv")["ansible.builtin.pip"]
-    assert value(pip["name"], pgbackrest_roadie_source=SOURCE) == SOURCE
-    assert value(pip["virtualenv"]) == "/opt/roadie/venv"
-    assert value(pip["virtualenv_command"]) == "/usr/bin/python3 -m venv"
-    apt = task("main.yml", "Install pgBackRest (and python3-venv for roadie's venv on the repository host)")
-    assert value(apt["ansible.builtin.apt"]["name"], pgbackrest_roadie_source=SOURCE) == ["pgbackrest", "python3-venv"]
-
-
-@pytest.mark.parametrize(
-    ("host", "overrides"),
-    [
-        ("backup", {}),  # no source: the lab runs the exporter from its checkout's venv
-        ("db-1", {"pgbackrest_roadie_source": SOURCE}),  # members run no exporter
-        ("backup", {"pgbackrest_roadie_source": SOURCE, "pgbackrest_exporter_enabled": False}),
-    ],
-)
-def test_nothing_is_installed_without_a_source_or_an_exporter(host, overrides):
-    assert value("{{ _pgbackrest_roadie_install | bool }}", host, **overrides) is False
-    apt = task("main.yml", "Install pgBackRest (and python3-venv for roadie's venv on the repository host)")
-    assert value(apt["ansible.builtin.apt"]["name"], host, **overrides) == ["pgbackrest"]
-
-
-def test_the_install_runs_only_for_a_new_release_and_is_recorded_once_the_exporter_answers():
+def test_the_exporter_runs_from_the_release_installed_on_the_repository_host():
     exporter = tasks("exporter.yml")
-    names = [t["name"] for t in exporter]
-    include = names.index("Install roadie into its venv")
-    assert exporter[include]["when"] == "_pgbackrest_roadie_install | bool"
-    assert include < names.index("Run the status exporter") < names.index("Wait for the status exporter to answer")
-    assert names[-1] == "Record the roadie release the exporter runs"
-    record = exporter[-1]["ansible.builtin.copy"]
-    assert record["dest"] == "{{ _pgbackrest_roadie_release }}"
-    assert "pgbackrest_roadie_digest.stdout" in record["content"]
-    assert task("roadie.yml", "Install roadie and its dependencies into the venv")["when"] == (
-        "pgbackrest_roadie_release_new | bool"
+    install = next(t for t in exporter if t.get("ansible.builtin.include_role", {}).get("name") == "roadie_release")
+    assert value(install["vars"]["roadie_release_venv"]) == "/opt/roadie/venv"
+    assert value(install["vars"]["roadie_release_wheel"], roadie_wheel="/dist/roadie-1-py3-none-any.whl") == (
+        "/dist/roadie-1-py3-none-any.whl"
     )
-    # A new release restarts the running exporter.
-    unit = next(t for t in exporter if t["name"] == "Run the status exporter")["ansible.builtin.include_role"]
-    restart = next(t for t in exporter if t["name"] == "Run the status exporter")["vars"]["service_unit_restart"]
-    assert unit["name"] == "service_unit"
-    base = {"pgbackrest_exporter_pgpass": {"changed": False}}
-    assert expression({**values(), **base, "pgbackrest_roadie_release_new": "True"}, restart) is True
-    assert expression({**values(), **base, "pgbackrest_roadie_release_new": "False"}, restart) is False
-    assert expression({**values(), **base}, restart) is False  # the lab: nothing installed
+    # Recorded only once the exporter answers: a run that fails before installs again.
+    assert install["vars"]["roadie_release_record"] is False
+    names = [t["name"] for t in exporter]
+    assert names.index("Wait for the status exporter to answer") < names.index(
+        "Record the roadie release the exporter runs"
+    )
+    record = exporter[-1]
+    assert record["ansible.builtin.include_role"] == {"name": "roadie_release", "tasks_from": "record"}
+    assert record["when"] == "roadie_release_new"
+    command = next(t for t in exporter if t.get("ansible.builtin.include_role", {}).get("name") == "service_unit")
+    assert value(command["vars"]["service_unit_command"][0]) == "/opt/roadie/venv/bin/python"
 
 
-def _digest(source: Path) -> str:
-    command = task("roadie.yml", "Compute the digest of roadie's sources")["ansible.builtin.shell"]
-    script = str(value(command, pgbackrest_roadie_source=str(source)))
-    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout.strip()
+@pytest.mark.parametrize(("host", "expected"), [("backup", ["pgbackrest", "postgresql-15"]), ("db-1", ["pgbackrest"])])
+def test_only_the_repository_host_gets_postgresql_for_restore_drills(host, expected):
+    apt = next(t for t in tasks("main.yml") if "ansible.builtin.apt" in t)["ansible.builtin.apt"]
+    assert value(apt["name"], host) == expected
 
 
-def test_the_release_digest_follows_roadies_code_and_dependencies_only(tmp_path):
-    (tmp_path / "roadie" / "backup").mkdir(parents=True)
-    (tmp_path / "app").mkdir()
-    (tmp_path / "roadie" / "backup" / "exporter.py").write_text("print(1)\n")
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "roadie"\n')
-    (tmp_path / "app" / "main.py").write_text("x = 1\n")
-    first = _digest(tmp_path)
-    assert len(first) == 64
-    (tmp_path / "app" / "main.py").write_text("x = 2\n")
-    (tmp_path / "README.md").write_text("docs\n")
-    assert _digest(tmp_path) == first
-    (tmp_path / "roadie" / "backup" / "exporter.py").write_text("print(2)\n")
-    second = _digest(tmp_path)
-    assert second != first
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "roadie"\ndependencies = ["httpx"]\n')
-    assert _digest(tmp_path) != second
-
-
-def test_the_lab_keeps_running_the_exporter_from_the_checkouts_venv():
+def test_the_lab_installs_the_exporter_as_production_does():
     lab = yaml.safe_load((ansible_dir() / "inventories" / "lab" / "group_vars" / "backup_repo.yml").read_text())
-    assert "pgbackrest_roadie_source" not in lab
-    assert lab["pgbackrest_exporter_python"].endswith("/.venv/bin/python")
+    assert not {k for k in lab if "python" in k or k.endswith("_source")}
+    assert "pgbackrest_exporter_user" not in lab
 
 
 # --- the first full backup ------------------------------------------------------------------

@@ -60,11 +60,13 @@ def test_nothing_moves_when_the_leader_is_elsewhere(primary) -> None:
     assert etcd.moves == []
 
 
-def test_a_replica_keeps_the_etcd_leadership(monkeypatch) -> None:
+def test_a_replica_keeps_the_etcd_leadership_without_asking_etcd(monkeypatch) -> None:
     monkeypatch.setattr(placement, "patroni_role", lambda url: "replica")
-    etcd = RecordedEtcd(leader=1)
-    assert placement.place_once(etcd, LOCAL, "http://patroni") == "ok: this member is not the PostgreSQL primary"
-    assert etcd.moves == []
+
+    def no_etcd(endpoint, args):
+        raise AssertionError(f"a replica called etcdctl {args}")
+
+    assert placement.place_once(no_etcd, LOCAL, "http://patroni") == "ok: this member is not the PostgreSQL primary"
 
 
 def test_member_ids_go_to_etcdctl_in_hex(primary) -> None:
