@@ -4,7 +4,7 @@ VENV := .venv
 ROADIE := $(VENV)/bin/roadie
 PROFILE ?= core
 
-.PHONY: bootstrap demo test lint lab-up lab-down
+.PHONY: bootstrap demo test lint lab-up lab-down image
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -26,3 +26,8 @@ lab-up: bootstrap
 
 lab-down:
 	$(ROADIE) lab down
+
+# The app's image (Containerfile): podman installed and configured, the base built from Debian's
+# packages if no registry gave it, then roadie-app:<version> and ghcr.io/roadie-platform/roadie-app:<version>.
+image: bootstrap
+	scripts/build-app-image.sh

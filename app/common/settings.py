@@ -1,18 +1,51 @@
-"""The app's settings: one YAML file rendered by Ansible (role `app`), read once at start.
+"""The app's settings: a YAML file, with environment variables over it, read once at start.
+
+Two sources, one schema (`Settings` below):
+- the file `$ROADIE_APP_CONFIG`: on a host the whole of it, rendered by Ansible (role `app`);
+  on Kubernetes the ConfigMap's `app.yml` (k8s/configmap.yaml, filled by the Pulumi program),
+  which holds everything but the secrets;
+- variables `ROADIE_APP__<PATH>` (`app.common.env_overlay`): `ROADIE_APP__POSTGRES__PASSWORD`
+  sets `postgres.password`. On Kubernetes the Secret `roadie-app` gives the four passwords
+  (`SECRET_SETTINGS`) and the downward API the node's name (`ROADIE_APP__NODE`). A variable
+  wins over the file. The lab's hosts set none: their file is complete.
 
 Nothing here has a default that points at real infrastructure or holds a password: a missing
-setting fails the start with the name of the setting.
+setting fails the start with the name of the setting and of the variable that would set it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from app.common import env_overlay
 
 CONFIG_ENV = "ROADIE_APP_CONFIG"
+ENV_PREFIX = "ROADIE_APP__"
+# The settings that are secrets: on Kubernetes they come from the Secret `roadie-app`, never
+# from the ConfigMap (k8s/secret.example.yaml lists the variables).
+SECRET_SETTINGS: tuple[tuple[str, ...], ...] = (
+    ("postgres", "password"),
+    ("redis", "password"),
+    ("redis", "sentinel_password"),
+    ("rabbitmq", "password"),
+)
+# The placeholder of k8s/secret.example.yaml: a Secret applied from the example must not start.
+EXAMPLE_SECRET_MARKER = "EXAMPLE-NOT-A-PASSWORD"
+
+
+def _not_the_example(value: str) -> str:
+    if value.startswith(EXAMPLE_SECRET_MARKER):
+        raise ValueError("is the placeholder of k8s/secret.example.yaml: create the Secret from the vault")
+    return value
+
+
+Password = Annotated[str, Field(min_length=1), AfterValidator(_not_the_example)]
 
 
 class _Strict(BaseModel):
@@ -20,7 +53,7 @@ class _Strict(BaseModel):
 
 
 class Endpoint(_Strict):
-    host: str
+    host: str = Field(min_length=1)
     port: int = Field(gt=0, lt=65536)
 
 
@@ -30,7 +63,7 @@ class PostgresSettings(_Strict):
     primary: Endpoint
     replicas: Endpoint
     user: str
-    password: str = Field(min_length=1)
+    password: Password
     connect_timeout: int = 3
     primary_pool_max: int = Field(16, ge=1)
     replica_pool_max: int = Field(8, ge=1)
@@ -65,20 +98,20 @@ class City(_Strict):
 class RedisSettings(_Strict):
     sentinels: list[Endpoint] = Field(min_length=1)
     master_name: str
-    sentinel_password: str = Field(min_length=1)
+    sentinel_password: Password
     user: str
-    password: str = Field(min_length=1)
+    password: Password
     # Redis is a cache and a session store here: a dead master must cost a request well under a
     # second, not redis-py's default of 3 retries with backoff (seconds) per command.
     socket_timeout: float = Field(default=0.5, gt=0, le=10)
 
 
 class RabbitSettings(_Strict):
-    host: str
+    host: str = Field(min_length=1)
     port: int = 5672
     vhost: str
     user: str
-    password: str = Field(min_length=1)
+    password: Password
     exchange: str = "tickets"
     counters_queue: str = "tickets.counters"
 
@@ -130,15 +163,50 @@ class Settings(_Strict):
 
 
 class SettingsError(Exception):
-    """The configuration file is missing or invalid; the message names the setting."""
+    """The configuration is missing or invalid; the message names the setting (and its variable)."""
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
-    source = Path(path or os.environ.get(CONFIG_ENV, ""))
+def secret_variables() -> tuple[str, ...]:
+    """The variables the Secret `roadie-app` holds: ROADIE_APP__POSTGRES__PASSWORD, ..."""
+    return tuple(env_overlay.env_name(ENV_PREFIX, path) for path in SECRET_SETTINGS)
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of `path` (default `$ROADIE_APP_CONFIG`) with `ROADIE_APP__*` variables of
+    `environ` (default: the process environment) over them."""
+    env = os.environ if environ is None else environ
+    source = Path(path or env.get(CONFIG_ENV, ""))
     if not str(source) or not source.is_file():
         raise SettingsError(f"app configuration not found: set {CONFIG_ENV} to the rendered app.yml (got '{source}')")
     try:
         data = yaml.safe_load(source.read_text()) or {}
-        return Settings.model_validate(data)
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise SettingsError(f"invalid app configuration {source}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"invalid app configuration {source}: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"invalid app configuration {source}: the file must hold a mapping of settings")
+    return settings_from(data, env, str(source))
+
+
+def settings_from(data: Mapping[str, Any], environ: Mapping[str, str], source: str = "app.yml") -> Settings:
+    """`Settings` from file data and variables; `source` names the file in error messages."""
+    try:
+        given = env_overlay.settings_from_env(Settings, ENV_PREFIX, environ)
+    except env_overlay.EnvOverlayError as exc:
+        raise SettingsError(f"invalid app configuration: {exc}") from None
+    try:
+        return Settings.model_validate(env_overlay.apply(data, given))
+    except ValidationError as exc:
+        from_env = {setting.path: setting.variable for setting in given}
+        problems = "; ".join(_problem(error, from_env, source) for error in exc.errors())
+        raise SettingsError(f"invalid app configuration {source}: {problems}") from None
+
+
+def _problem(error: Any, from_env: Mapping[tuple[str, ...], str], source: str) -> str:
+    """One validation error: the setting, what is wrong, and where its value came from."""
+    location = tuple(error["loc"])
+    setting = ".".join(str(part) for part in location) or "settings"
+    message = str(error["msg"])
+    if error["type"] == "missing":
+        return f"{setting}: missing: set it in {source} or as ${env_overlay.env_name(ENV_PREFIX, location)}"
+    variable = next((from_env[location[:n]] for n in range(len(location), 0, -1) if location[:n] in from_env), None)
+    return f"{setting}: {message}" + (f" (from ${variable})" if variable else "")

@@ -23,7 +23,9 @@ the app's ``app.yml``)::
     directory: {file: /etc/roadie-app/hotels.json, max_hotels: 100}   # city search; omitted: ids only
 
 Where the file is: ``$ROADIE_SEARCH_CONFIG``, else ``search.yml`` beside ``$ROADIE_APP_CONFIG``.
-With no file the app runs without search (the endpoints answer 503 and say why).
+With no file the app runs without search (the endpoints answer 503 and say why). Variables
+``ROADIE_SEARCH__<PATH>`` override the file as ``ROADIE_APP__<PATH>`` do the app's settings
+(``app.common.env_overlay``): on Kubernetes the Redis passwords come from a Secret.
 
 Routing: a miss for (supplier, check-in, nights) belongs to the rendezvous owner of that routing
 key among the healthy nodes. A node that is not the owner forwards the miss to the owner's
@@ -53,6 +55,7 @@ import yaml
 from prometheus_client import CollectorRegistry, Gauge
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from app.common import env_overlay
 from app.common.metrics import REGISTRY as APP_REGISTRY  # the registry the app's /metrics serves
 from app.search.batching import Coalescer
 from app.search.breaker import BreakerPolicy
@@ -79,6 +82,7 @@ log = logging.getLogger(__name__)
 SEARCH_CONFIG_ENV = "ROADIE_SEARCH_CONFIG"
 APP_CONFIG_ENV = "ROADIE_APP_CONFIG"
 SEARCH_CONFIG_NAME = "search.yml"
+SEARCH_ENV_PREFIX = "ROADIE_SEARCH__"
 FORWARD_PATH = "/internal/v1/search/fetch"
 FORWARDED_HEADER = "x-roadie-search-forwarded"
 
@@ -185,6 +189,11 @@ class SearchSettings(_Strict):
         return backend, options
 
 
+# `redis` is a plain mapping in the model (``RedisSettings`` validates it): its variables are
+# checked and typed against ``RedisSettings``, so a password stays a string.
+SEARCH_ENV_SCHEMAS: dict[tuple[str, ...], Any] = {("redis",): RedisSettings}
+
+
 def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
     """Where the search settings are: ``$ROADIE_SEARCH_CONFIG`` or beside ``$ROADIE_APP_CONFIG``."""
     env = os.environ if environ is None else environ
@@ -199,11 +208,18 @@ class SearchConfigError(Exception):
     """The search settings file is missing or invalid; the message names the setting."""
 
 
-def load_settings(path: str | Path) -> SearchSettings:
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> SearchSettings:
+    """The settings of `path` with `ROADIE_SEARCH__*` variables of `environ` (default: the
+    process environment) over them, as the app's settings take `ROADIE_APP__*`
+    (``app.common.env_overlay``): on Kubernetes the Redis passwords come from a Secret
+    (``ROADIE_SEARCH__REDIS__PASSWORD``, ``ROADIE_SEARCH__REDIS__SENTINEL_PASSWORD``)."""
     source = Path(path)
     try:
         data = yaml.safe_load(source.read_text()) or {}
-        return SearchSettings.model_validate(data)
+        given = env_overlay.settings_from_env(
+            SearchSettings, SEARCH_ENV_PREFIX, os.environ if environ is None else environ, SEARCH_ENV_SCHEMAS
+        )
+        return SearchSettings.model_validate(env_overlay.apply(data, given))
     except OSError as exc:
         raise SearchConfigError(f"cannot read search settings {source}: {exc}") from exc
     except (yaml.YAMLError, ValidationError, ValueError) as exc:

@@ -247,6 +247,11 @@ def _tiers(reader: _Reader, *, prod_grade: bool, zone_count: int) -> dict[str, T
         tiers[spec.key] = tier
     if tiers["database"].count < 1:
         raise StackConfigError(f"{key}.database.count", "every stack needs at least one database host")
+    # Every stack runs the app (its ConfigMap names these services), and a region's app depends
+    # on nothing in another region: the DR region has its own Redis and RabbitMQ, as in the lab.
+    for tier, service in (("cache", "Redis and Sentinel"), ("messaging", "RabbitMQ")):
+        if tiers[tier].count < 1:
+            raise StackConfigError(f"{key}.{tier}.count", f"the app needs {service}: at least one host")
     return tiers
 
 

@@ -21,6 +21,7 @@ from roadie_infra.tiers import TierSpec
 
 ROOT_VOLUME_GIB = 20
 DATA_DEVICE = "/dev/sdf"
+DR_GROUP_SUFFIX = "_dr"
 
 _EC2_ASSUME_ROLE = json.dumps(
     {
@@ -82,6 +83,13 @@ class Host:
         )
 
 
+def host_roles(tier: TierSpec, *, dr_site: bool) -> tuple[str, ...]:
+    """The inventory service groups of a tier's hosts. In the DR region they are the region's
+    own clusters (`etcd_dr`, `redis_dr`, ...), as in the lab: a DR host must never join the
+    primary region's etcd, Redis or RabbitMQ cluster."""
+    return tuple(f"{role}{DR_GROUP_SUFFIX}" for role in tier.roles) if dr_site else tier.roles
+
+
 def launch_hosts(name: str, args: HostsArgs, parent: pulumi.Resource) -> list[Host]:
     """Create the tier's instance profile and `args.size.count` instances spread over AZs."""
     if args.size.count == 0:
@@ -101,6 +109,7 @@ def launch_hosts(name: str, args: HostsArgs, parent: pulumi.Resource) -> list[Ho
     profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags(env, tier.key), opts=child)
 
     hosts = []
+    roles = host_roles(tier, dr_site=args.dr_site)
     for placement in place_hosts(tier, args.size.count, args.zones, args.vpc_cidr, dr_site=args.dr_site):
         instance = aws.ec2.Instance(
             f"{name}-{placement.name}",
@@ -118,12 +127,12 @@ def launch_hosts(name: str, args: HostsArgs, parent: pulumi.Resource) -> list[Ho
             ),
             ebs_block_devices=_data_volumes(args),
             disable_api_termination=args.protect,
-            tags={**tags(env, tier.key, placement.name), "roadie:roles": ",".join(tier.roles)},
+            tags={**tags(env, tier.key, placement.name), "roadie:roles": ",".join(roles)},
             volume_tags=tags(env, tier.key, placement.name),
             # A newer AMI must not replace a data host: hosts are upgraded in place by Ansible.
             opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["ami"]),
         )
-        hosts.append(Host(placement, instance, tier.roles, args.region_index))
+        hosts.append(Host(placement, instance, roles, args.region_index))
     return hosts
 
 

@@ -1,32 +1,49 @@
 """The app on Kubernetes: the manifests in `k8s/`, applied with pulumi-kubernetes.
 
 The manifests stay plain YAML (validated on their own by tests/k8s); the program only sets
-what differs per stack: the image (`roadie:appImage`) and the endpoint values in the ConfigMap.
+what differs per stack: the image (`roadie:appImage`) and the ConfigMap's `app.yml`, rendered
+from the template in k8s/configmap.yaml with the stack's endpoints (`roadie.k8s.appconfig`).
+`*.example.yaml` files (the Secret's keys) are documentation and are never applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from roadie.k8s.appconfig import APP_YML_KEY, AppEndpoints, render_app_yml, template
+
 MANIFESTS_DIR = Path(__file__).resolve().parents[2] / "k8s"
 NAMESPACE_FILE = "namespace.yaml"
+EXAMPLE_SUFFIX = ".example.yaml"
 APP_NAME = "roadie-app"
 APP_CONTAINER = "app"
+# On the pod template: a changed app.yml changes the template, so the Deployment rolls its pods
+# (the app reads its settings once, at start).
+CONFIG_DIGEST_ANNOTATION = "roadie/app-config-sha256"
 
 
 @dataclass(frozen=True)
 class KubernetesAppArgs:
     provider: k8s.Provider
     image: str
-    config: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
-    """ConfigMap `roadie-app` entries set from the stack (endpoints, environment)."""
+    endpoints: pulumi.Input[AppEndpoints]
+    """The stack's services, rendered into the ConfigMap's `app.yml`."""
     manifests_dir: Path = MANIFESTS_DIR
+
+
+def applied_manifests(manifests_dir: Path) -> list[Path]:
+    """Every manifest the program applies after the namespace (examples are not applied)."""
+    return sorted(
+        path
+        for path in manifests_dir.glob("*.yaml")
+        if path.name != NAMESPACE_FILE and not path.name.endswith(EXAMPLE_SUFFIX)
+    )
 
 
 class KubernetesApp(pulumi.ComponentResource):
@@ -34,6 +51,7 @@ class KubernetesApp(pulumi.ComponentResource):
 
     namespace: k8s.yaml.ConfigFile
     manifests: k8s.yaml.ConfigGroup
+    app_yml: pulumi.Output[str]
 
     def __init__(self, name: str, args: KubernetesAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("roadie:kubernetes:KubernetesApp", name, None, opts)
@@ -41,17 +59,22 @@ class KubernetesApp(pulumi.ComponentResource):
         self.namespace = k8s.yaml.ConfigFile(
             f"{name}-namespace", file=str(args.manifests_dir / NAMESPACE_FILE), opts=provider_opts
         )
-        files = sorted(str(path) for path in args.manifests_dir.glob("*.yaml") if path.name != NAMESPACE_FILE)
+        app_template = template(args.manifests_dir)
+        self.app_yml = pulumi.Output.from_input(args.endpoints).apply(
+            lambda endpoints: render_app_yml(app_template, endpoints)
+        )
+        files = [str(path) for path in applied_manifests(args.manifests_dir)]
         self.manifests = k8s.yaml.ConfigGroup(
             f"{name}-manifests",
             files=files,
             transformations=[self._stack_values(args)],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace]),
         )
-        self.register_outputs({"image": args.image})
+        self.register_outputs({"image": args.image, "app_yml": self.app_yml})
 
     def _stack_values(self, args: KubernetesAppArgs) -> Any:
         namespace = self.namespace
+        app_yml = self.app_yml
 
         def transform(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
             # Namespaced objects wait for the namespace (ConfigGroup children get no
@@ -59,12 +82,16 @@ class KubernetesApp(pulumi.ComponentResource):
             opts.depends_on = [namespace]
             name = obj.get("metadata", {}).get("name")
             if obj.get("kind") == "Deployment" and name == APP_NAME:
-                for container in obj["spec"]["template"]["spec"]["containers"]:
+                pod = obj["spec"]["template"]
+                for container in pod["spec"]["containers"]:
                     if container["name"] == APP_CONTAINER:
                         container["image"] = args.image
+                pod.setdefault("metadata", {}).setdefault("annotations", {})[CONFIG_DIGEST_ANNOTATION] = app_yml.apply(
+                    lambda text: hashlib.sha256(text.encode()).hexdigest()
+                )
                 # The HPA owns the replica count once the Deployment exists.
                 opts.ignore_changes = ["spec.replicas"]
             if obj.get("kind") == "ConfigMap" and name == APP_NAME:
-                obj["data"] = {**obj.get("data", {}), **args.config}
+                obj["data"] = {**obj.get("data", {}), APP_YML_KEY: app_yml}
 
         return transform

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
+from roadie.k8s.appconfig import AppEndpoints
 from roadie_infra import outputs
 from roadie_infra.app_platform import AppPlatform, AppPlatformArgs
 from roadie_infra.backups import Backups, BackupsArgs, bucket_access_policy
 from roadie_infra.cache import CacheTier
 from roadie_infra.config import load_settings
-from roadie_infra.database import DatabaseArgs, DatabaseTier
+from roadie_infra.database import ENDPOINTS, DatabaseArgs, DatabaseTier
 from roadie_infra.dr import DisasterRecovery, DisasterRecoveryArgs
 from roadie_infra.host_tier import HostTier
 from roadie_infra.images import host_ami
@@ -25,7 +25,7 @@ from roadie_infra.messaging import MessagingTier
 from roadie_infra.monitoring import MonitoringTier
 from roadie_infra.network import Network, NetworkArgs
 from roadie_infra.offer_store import OfferStoreTier
-from roadie_infra.security import APP, LB, PG_LB, SecurityArgs, SecurityGroups
+from roadie_infra.security import AMQP_PORT, APP, LB, OTLP_HTTP_PORT, PG_LB, SENTINEL_PORT, SecurityArgs, SecurityGroups
 from roadie_infra.settings import StackSettings
 from roadie_infra.tiers import CACHE, DATABASE, MESSAGING, MONITORING, OFFER_STORE, TierSpec
 
@@ -149,7 +149,7 @@ def build(settings: StackSettings) -> Stack:
         KubernetesAppArgs(
             provider=platform.provider,
             image=settings.app_image,
-            config=app_config(env, database, host_tiers),
+            endpoints=app_config(database, host_tiers),
         ),
     )
     return Stack(settings, network, security, platform, load_balancer, database, host_tiers, app, backups, dr)
@@ -175,29 +175,34 @@ def _disaster_recovery(
     )
 
 
-def app_config(
-    environment: str, database: DatabaseTier, host_tiers: dict[str, HostTier]
-) -> dict[str, pulumi.Input[str]]:
-    """ConfigMap entries pointing the app at this stack's services (k8s/configmap.yaml keys)."""
+def app_config(database: DatabaseTier, host_tiers: dict[str, HostTier]) -> pulumi.Output[AppEndpoints]:
+    """Where this stack's services answer the app: rendered into the ConfigMap's app.yml.
 
-    def endpoints(tier: TierSpec, port: int) -> pulumi.Output[str]:
+    PostgreSQL through the database NLB (its listeners: read-write, read-only), the Sentinels of
+    every cache host, the first messaging host (as Ansible's role `app` points the hosts' app at
+    the first of group `rabbitmq`), and Jaeger's OTLP/HTTP receiver on the first monitoring host
+    (none: traces are not exported)."""
+    listener = {path: port for port, path in ENDPOINTS}
+
+    def addresses(tier: TierSpec) -> list[pulumi.Output[str]]:
         hosts = host_tiers[tier.key].hosts if tier.key in host_tiers else []
-        return _joined([host.instance.private_ip for host in hosts], port)
+        return [host.instance.private_ip for host in hosts]
 
-    return {
-        "ROADIE_ENVIRONMENT": environment,
-        "ROADIE_PG_HOST": database.load_balancer.dns_name,
-        "ROADIE_REDIS_SENTINELS": endpoints(CACHE, 26379),
-        "ROADIE_RABBITMQ_HOSTS": endpoints(MESSAGING, 5672),
-        "ROADIE_AEROSPIKE_HOSTS": endpoints(OFFER_STORE, 3000),
-        "ROADIE_OTLP_ENDPOINT": endpoints(MONITORING, 4317).apply(
-            lambda joined: f"http://{joined.split(',')[0]}" if joined else ""
-        ),
-    }
+    def endpoints(values: list[Any]) -> AppEndpoints:
+        pg_host, cache, messaging, monitoring = values
+        return AppEndpoints(
+            postgres_host=pg_host,
+            postgres_primary_port=listener["/primary"],
+            postgres_replica_port=listener["/replica"],
+            sentinels=tuple((address, SENTINEL_PORT) for address in cache),
+            rabbitmq_host=messaging[0] if messaging else "",
+            rabbitmq_port=AMQP_PORT,
+            otlp_endpoint=f"http://{monitoring[0]}:{OTLP_HTTP_PORT}/v1/traces" if monitoring else "",
+        )
 
-
-def _joined(addresses: Sequence[pulumi.Input[str]], port: int) -> pulumi.Output[str]:
-    def join(values: list[Any]) -> str:
-        return ",".join(f"{address}:{port}" for address in values)
-
-    return pulumi.Output.all(*addresses).apply(join)
+    return pulumi.Output.all(
+        database.load_balancer.dns_name,
+        pulumi.Output.all(*addresses(CACHE)),
+        pulumi.Output.all(*addresses(MESSAGING)),
+        pulumi.Output.all(*addresses(MONITORING)),
+    ).apply(endpoints)

@@ -27,6 +27,11 @@ PEER = "peer"
 
 APP_NODE_PORT = 30080
 """The app Service's NodePort (k8s/service.yaml): the ALB sends traffic to it on every node."""
+SENTINEL_PORT = 26379
+AMQP_PORT = 5672
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+"""The ports the app connects to (its ConfigMap's app.yml names them too)."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +75,15 @@ RULES: tuple[Rule, ...] = (
     Rule("database", (8008, 8008), "monitoring", "Patroni metrics"),
     Rule("database", (5432, 5432), PEER, "standby cluster in the peer region"),
     Rule("cache", (6379, 6379), APP, "app to Redis"),
-    Rule("cache", (26379, 26379), APP, "app asks Sentinel for the master"),
+    Rule("cache", (SENTINEL_PORT, SENTINEL_PORT), APP, "app asks Sentinel for the master"),
     Rule("cache", (6379, 6379), "cache", "Redis replication"),
-    Rule("cache", (26379, 26379), "cache", "Sentinel gossip"),
-    Rule("messaging", (5672, 5672), APP, "app to RabbitMQ (AMQP)"),
+    Rule("cache", (SENTINEL_PORT, SENTINEL_PORT), "cache", "Sentinel gossip"),
+    Rule("messaging", (AMQP_PORT, AMQP_PORT), APP, "app to RabbitMQ (AMQP)"),
     Rule("messaging", (4369, 4369), "messaging", "Erlang port mapper"),
     Rule("messaging", (25672, 25672), "messaging", "Erlang distribution (clustering)"),
     Rule("offerStore", (3000, 3000), APP, "app to Aerospike"),
     Rule("offerStore", (3001, 3002), "offerStore", "Aerospike fabric and heartbeat"),
-    Rule("monitoring", (4317, 4318), APP, "OTLP traces to Jaeger"),
+    Rule("monitoring", (OTLP_GRPC_PORT, OTLP_HTTP_PORT), APP, "OTLP traces to Jaeger"),
     Rule("monitoring", (3000, 3000), ADMIN, "Grafana for operators"),
     Rule("monitoring", (9090, 9093), ADMIN, "Prometheus and Alertmanager UIs for operators"),
     *_exporters(),

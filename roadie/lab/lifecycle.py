@@ -31,6 +31,10 @@ from roadie.lab.secrets import ensure_secrets
 from roadie.paths import project_root
 
 REQUIRED_PROGRAMS = ("systemd-nspawn", "debootstrap", "iptables", "ssh", "ssh-keygen")
+# Hosts booted at once: a boot takes under a second; a few at a time keep the two cores free
+# enough that every boot finishes promptly.
+BOOT_CONCURRENCY = 6
+HUNG_AFTER_S = 20.0
 
 
 @dataclass
@@ -51,19 +55,21 @@ class Timings:
         return ", ".join(f"{name} {seconds:.0f}s" for name, seconds in self.phases.items())
 
 
-def check_machine() -> None:
-    """Fail early, with the fix, when this machine cannot host the lab."""
+def check_machine(say: Callable[[str], None]) -> None:
+    """Fail early, with the fix, when this machine cannot host the lab; raise kernel limits."""
     if os.geteuid() != 0:
         raise RoadieError("the lab needs root (it boots machines, mounts their disks and creates cgroups)")
     cgroup.cgroup2_mount()
     missing = [p for p in REQUIRED_PROGRAMS if shutil.which(p) is None]
     if missing:
         raise RoadieError(f"missing programs: {', '.join(missing)}; run 'make bootstrap' first")
+    for change in machines.raise_kernel_limits():
+        say(f"kernel limit raised for the lab's machines: {change}")
 
 
 def up(profile: str, progress: Callable[[str], None] | None = None) -> tuple[PlaybookRun, Timings]:
     say = progress or (lambda text: console.print(f"[muted]{text}[/]"))
-    check_machine()
+    check_machine(say)
     load_lab.cache_clear()
     lab = load_lab(profile)
     timings = Timings()
@@ -77,9 +83,10 @@ def up(profile: str, progress: Callable[[str], None] | None = None) -> tuple[Pla
         wheel = wheelhouse.build_roadie_wheel(lab.root / "dist")
     with timings.phase("machines"):
         _retire_other_hosts(lab)
-        _provision(lab, base, say)
+        # The network's epmd first: a RabbitMQ host that boots without it starts its own.
         rabbitmq = [h.address for h in lab.hosts if {"rabbitmq", "rabbitmq_dr"} & set(h.groups)]
         shared_epmd.start(base.rootfs, rabbitmq, lab.root / "epmd.log")
+        _provision(lab, base, say)
     write_inventory_files(lab, wheel)
     (lab.root / "profile").write_text(profile + "\n")
     with timings.phase("site.yml"):
@@ -102,14 +109,26 @@ def _provision(lab: Lab, base: image.Image, say: Callable[[str], None]) -> None:
     def boot(host: LabHost) -> tuple[str, str, str]:
         machines.mount(host.machine, base.digest, base.rootfs)
         host_key = machines.give_identity(host.machine, deploy_key)
-        hosts.power_on(host)
+        if not hosts.power_on(host):
+            _reset_if_hung(host, say)
         return host.name, host.address, host_key
 
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(lab.hosts)) as pool:
+    with ThreadPoolExecutor(max_workers=BOOT_CONCURRENCY) as pool:
         keys = list(pool.map(boot, lab.hosts))
     ssh.write_client_files(lab.ssh, keys)
     say(f"{len(keys)} hosts booted and reachable over SSH in {time.monotonic() - started:.1f}s")
+
+
+def _reset_if_hung(host: LabHost, say: Callable[[str], None]) -> None:
+    """A host that was already on must answer SSH; one that does not (its boot hung: seen once
+    when the `lab up` that booted it was killed) is reset, as a cloud's status check would."""
+    try:
+        machines.wait_reachable(host.machine, timeout=HUNG_AFTER_S)
+    except RoadieError:
+        say(f"{host.name} was on but did not answer SSH within {HUNG_AFTER_S:.0f}s: resetting it")
+        hosts.crash(host)
+        hosts.power_on(host)
 
 
 def _retire_other_hosts(lab: Lab) -> None:

@@ -12,15 +12,19 @@ in the lab, which its inventory sets.
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from roadie.errors import RoadieError
 from roadie.lab import cgroup
 
 GROUP = "lab-epmd"
 # Erlang's port mapper port (every node and CLI tool asks it there).
 PORT = 4369
+LISTEN_TIMEOUT_S = 5.0
 
 
 def is_running() -> bool:
@@ -28,12 +32,14 @@ def is_running() -> bool:
 
 
 def start(image_rootfs: Path, addresses: Sequence[str], log: Path) -> bool:
-    """Run epmd from the base image (as nobody); False if it already runs."""
+    """Run epmd from the base image (as nobody) and wait until it listens; False if it already
+    runs. It must start before any RabbitMQ host boots: a node or CLI tool that finds no epmd
+    at 127.0.0.1 starts one of its own inside its host, which then holds the lab's 127.0.0.1."""
     if is_running() or not addresses:
         return False
     procs = cgroup.create(GROUP) / "cgroup.procs"
     with log.open("a") as out:
-        subprocess.Popen(
+        epmd = subprocess.Popen(
             [
                 "sh",
                 "-c",
@@ -52,7 +58,25 @@ def start(image_rootfs: Path, addresses: Sequence[str], log: Path) -> bool:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _wait_listening(epmd, log)
     return True
+
+
+def _wait_listening(epmd: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + LISTEN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if epmd.poll() is not None:
+            break
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    stop()
+    raise RoadieError(
+        f"the lab's epmd did not start listening on 127.0.0.1:{PORT} (see {log}); if another epmd "
+        f"holds the port (`ss -ltnp sport = :{PORT}`), stop it or run 'roadie lab down' first"
+    )
 
 
 def stop() -> None:

@@ -23,7 +23,7 @@ NOT_RUNNABLE = (
     StandIn(
         "Loki",
         "not packaged for Debian 12; vendor downloads are blocked",
-        "services write JSON logs to each host's log directory",
+        "each host's journal (roadie lab logs, roadie lab collect-logs)",
     ),
     StandIn(
         "Jaeger",

@@ -4,11 +4,15 @@ Runbook commands never hard-code addresses or credentials; they use these variab
 PROMETHEUS_URL, ALERTMANAGER_URL, PATRONI_URL, PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE
 (the primary through HAProxy), PG_MEMBERS, REDIS_HOSTS, REDISCLI_AUTH (Redis admin),
 SENTINEL_HOST, SENTINEL_PASSWORD, RABBITMQ_METRICS_URL, ETCD_ENDPOINTS, ETCD_ROOT_PASSWORD,
-APP_URLS, LB_URL, SUPPLIERS_URL, NODE_EXPORTER_URL. In the lab they come from the inventory
-and the lab's secrets; elsewhere (``--env shell``) the operator exports them.
+APP_URLS, LB_URL, SUPPLIERS_URL, NODE_EXPORTER_URL, and for commands on a host ROADIE_SSH
+(how to reach a host by its inventory name: `$ROADIE_SSH db-1 sudo systemctl restart etcd`),
+HOSTS (every host's name) and BACKUP_HOST (the pgBackRest repository host). In the lab they come
+from the inventory and the lab's secrets (ROADIE_SSH is ssh with the lab's client config);
+elsewhere (``--env shell``) the operator exports them (ROADIE_SSH is typically `ssh`).
 """
 
 import os
+import shlex
 
 from roadie.errors import RoadieError
 from roadie.lab.inventory import Lab, LabHost, load_lab
@@ -35,6 +39,9 @@ VARIABLES = (
     "LB_URL",
     "SUPPLIERS_URL",
     "NODE_EXPORTER_URL",
+    "ROADIE_SSH",
+    "HOSTS",
+    "BACKUP_HOST",
 )
 
 
@@ -75,6 +82,9 @@ def lab_environment(lab: Lab | None = None) -> dict[str, str]:
         "LB_URL": f"http://{_address(lab, 'lb')}:80",
         "SUPPLIERS_URL": f"http://{_address(lab, 'suppliers')}:8100",
         "NODE_EXPORTER_URL": f"http://{mon}:9100",
+        "ROADIE_SSH": shlex.join(["ssh", "-F", str(lab.ssh.config)]),
+        "HOSTS": " ".join(h.name for h in lab.hosts),
+        "BACKUP_HOST": getattr(_first(lab, "backup_repo"), "name", ""),
     }
     return values
 

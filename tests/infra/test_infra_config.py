@@ -112,6 +112,13 @@ def test_dr_region_differs_from_primary():
             {"hosts__offerStore": {"count": 3, "instanceType": "r6i.large"}},
             "roadie:hosts.offerStore.instanceType",
         ),
+        # Every stack runs the app, whose ConfigMap names its Redis and RabbitMQ.
+        (
+            "dr",
+            {"hosts": {"database": {"count": 1, "instanceType": "r6i.xlarge", "volumeGiB": 500}}},
+            "roadie:hosts.cache.count",
+        ),
+        ("dr", {"hosts__messaging": {"count": 0, "instanceType": "m6i.large"}}, "roadie:hosts.messaging.count"),
         ("dev", {"backups__retentionDays": 30}, "roadie:backups.retentionDays"),
         ("dev", {"backups__archiveRetentionDays": 90}, "roadie:backups.archiveRetentionDays"),
         ("prod", {"backups__replicaRegion": None}, "roadie:backups.replicaRegion"),

@@ -1,6 +1,10 @@
 """The app on Kubernetes as the program applies it: manifests from k8s/ with stack values."""
 
+import hashlib
+
 import pytest
+import yaml
+from roadie_infra.kubernetes_app import CONFIG_DIGEST_ANNOTATION, MANIFESTS_DIR, applied_manifests
 
 from tests.infra.infra_harness import shipped_stack, stack_config
 
@@ -30,13 +34,53 @@ def test_image_comes_from_stack_config(env):
     assert container["image"] == stack_config(env)["roadie:appImage"]
 
 
+def app_yml(stack) -> dict:
+    (config_map,) = stack.of_type("kubernetes:core/v1:ConfigMap")
+    assert set(config_map.inputs["data"]) == {"app.yml"}
+    return yaml.safe_load(config_map.inputs["data"]["app.yml"])
+
+
 def test_configmap_points_the_app_at_the_stack_services():
     stack = shipped_stack("prod")
+    settings = app_yml(stack)
+    hosts = stack.outputs["hosts"]
+    assert settings["postgres"]["primary"] == {"host": stack.outputs["pg_endpoint"], "port": 5000}
+    assert settings["postgres"]["replicas"] == {"host": stack.outputs["pg_endpoint"], "port": 5001}
+    assert settings["redis"]["sentinels"] == [
+        {"host": h["address"], "port": 26379} for h in hosts if "sentinel" in h["roles"]
+    ]
+    first_mq = next(h["address"] for h in hosts if "rabbitmq" in h["roles"])
+    assert (settings["rabbitmq"]["host"], settings["rabbitmq"]["port"]) == (first_mq, 5672)
+    # OTLP over HTTP (the app's exporter) to Jaeger on the first monitoring host.
+    assert settings["tracing"]["otlp_endpoint"] == "http://10.10.21.61:4318/v1/traces"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_lab_address_survives_in_a_stacks_configmap(env):
+    text = yaml.safe_dump(app_yml(shipped_stack(env)))
+    assert "127." not in text
+
+
+def test_the_dr_configmap_names_only_the_dr_regions_services():
+    stack = shipped_stack("dr")
+    settings = app_yml(stack)
+    assert settings["postgres"]["primary"]["host"] == stack.outputs["pg_endpoint"]
+    assert [s["host"] for s in settings["redis"]["sentinels"]] == ["10.11.21.21"]
+    assert settings["rabbitmq"]["host"] == "10.11.21.41"
+    assert settings["tracing"]["otlp_endpoint"] == ""  # no monitoring tier in dr: export off
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_changed_app_yml_rolls_the_pods(env):
+    stack = shipped_stack(env)
     (config_map,) = stack.of_type("kubernetes:core/v1:ConfigMap")
-    data = config_map.inputs["data"]
-    assert data["ROADIE_ENVIRONMENT"] == "prod"
-    assert data["ROADIE_PG_HOST"] == stack.outputs["pg_endpoint"]
-    assert data["ROADIE_PG_RW_PORT"] == "5000"  # kept from the manifest
-    sentinels = [h["address"] + ":26379" for h in stack.outputs["hosts"] if "sentinel" in h["roles"]]
-    assert data["ROADIE_REDIS_SENTINELS"].split(",") == sentinels
-    assert data["ROADIE_OTLP_ENDPOINT"] == "http://10.10.21.61:4317"
+    (deployment,) = stack.of_type("kubernetes:apps/v1:Deployment")
+    annotations = deployment.inputs["spec"]["template"]["metadata"]["annotations"]
+    digest = hashlib.sha256(config_map.inputs["data"]["app.yml"].encode()).hexdigest()
+    assert annotations[CONFIG_DIGEST_ANNOTATION] == digest
+
+
+def test_the_secret_example_is_never_applied():
+    stack = shipped_stack("prod")
+    assert not [r for r in stack.resources if r.type == "kubernetes:core/v1:Secret"]
+    assert "secret.example.yaml" not in {path.name for path in applied_manifests(MANIFESTS_DIR)}

@@ -202,8 +202,14 @@ def test_dr_peers_with_prod_and_routes_both_ways():
 
 
 def test_dr_standby_hosts_sit_in_region_2():
+    # The DR region's app depends on nothing in prod: its own Redis + Sentinel and RabbitMQ. Its
+    # hosts are in the region's own groups (as in the lab), never in the primary's clusters.
     hosts = shipped_stack("dr").outputs["hosts"]
-    assert [(h["name"], h["region"], h["roles"]) for h in hosts] == [("db-dr", 2, ["etcd", "postgres"])]
+    assert [(h["name"], h["region"], h["roles"]) for h in hosts] == [
+        ("db-dr", 2, ["etcd_dr", "postgres_dr"]),
+        ("cache-dr", 2, ["redis_dr", "sentinel_dr"]),
+        ("mq-dr", 2, ["rabbitmq_dr"]),
+    ]
 
 
 def test_stack_outputs_give_every_host_its_address_az_and_roles(stack):

@@ -7,24 +7,31 @@ import kubernetes_validate
 import pytest
 import yaml
 from roadie_infra.config import EKS_KUBERNETES_VERSIONS
+from roadie_infra.kubernetes_app import EXAMPLE_SUFFIX, NAMESPACE_FILE, applied_manifests
 from roadie_infra.load_balancer import HEALTH_CHECK_PATH
 from roadie_infra.security import APP_NODE_PORT
+
+from app.common.settings import CONFIG_ENV
+from roadie.k8s.appconfig import APP_YML_KEY, CONFIG_DIR, NODE_VARIABLE
+from roadie.k8s.image import LISTEN_ADDRESS_ENV
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"
 MANIFEST_FILES = sorted(K8S.glob("*.yaml"))
 APP_PORT = 8000
 
 
-def documents():
-    return [(path.name, doc) for path in MANIFEST_FILES for doc in yaml.safe_load_all(path.read_text()) if doc]
+def documents(files=MANIFEST_FILES):
+    return [(path.name, doc) for path in files for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
 def by_kind():
-    return {doc["kind"]: doc for _, doc in documents()}
+    """The manifests the program applies (the namespace too), by kind: examples left out."""
+    applied = [K8S / NAMESPACE_FILE, *applied_manifests(K8S)]
+    return {doc["kind"]: doc for _, doc in documents(applied)}
 
 
 def test_manifests_exist():
-    assert {doc["kind"] for _, doc in documents()} == {
+    assert set(by_kind()) == {
         "Namespace",
         "ConfigMap",
         "Deployment",
@@ -32,6 +39,9 @@ def test_manifests_exist():
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
     }
+    # The Secret is documented by an example that is never applied (its keys, placeholder values).
+    examples = [path for path in MANIFEST_FILES if path.name.endswith(EXAMPLE_SUFFIX)]
+    assert [(name, doc["kind"]) for name, doc in documents(examples)] == [("secret.example.yaml", "Secret")]
 
 
 @pytest.mark.parametrize("version", EKS_KUBERNETES_VERSIONS)
@@ -73,11 +83,28 @@ def test_requests_and_limits_are_set():
 
 
 def test_config_comes_from_configmap_and_secret():
-    assert app_container()["envFrom"] == [
-        {"configMapRef": {"name": "roadie-app"}},
-        {"secretRef": {"name": "roadie-app"}},
-    ]
-    assert by_kind()["ConfigMap"]["metadata"]["name"] == "roadie-app"
+    container = app_container()
+    pod = by_kind()["Deployment"]["spec"]["template"]["spec"]
+    env = {variable["name"]: variable for variable in container["env"]}
+    # The settings file is the ConfigMap's app.yml, mounted read-only where the app is told to look.
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "config"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "config"]
+    assert volume["configMap"]["name"] == by_kind()["ConfigMap"]["metadata"]["name"] == "roadie-app"
+    assert mount == {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}
+    assert env[CONFIG_ENV]["value"] == f"{CONFIG_DIR}/{APP_YML_KEY}"
+    assert APP_YML_KEY in by_kind()["ConfigMap"]["data"]
+    # Each pod is named after itself; the passwords come from the Secret, as variables.
+    assert env[NODE_VARIABLE]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert container["envFrom"] == [{"secretRef": {"name": "roadie-app"}}]
+    # The pod listens on all of its own addresses (the lab's pod run overrides it).
+    assert env[LISTEN_ADDRESS_ENV]["value"] == "0.0.0.0"
+
+
+def test_only_tmp_and_the_settings_are_mounted_under_a_read_only_root():
+    container = app_container()
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    mounts = {m["mountPath"]: m.get("readOnly", False) for m in container["volumeMounts"]}
+    assert mounts == {"/tmp": False, CONFIG_DIR: True}
 
 
 def test_pods_spread_over_zones():

@@ -18,7 +18,7 @@ from roadie.inventory import (
     load_stack_output,
     parse_stack_output,
 )
-from roadie.inventory.groups import AZ_GROUPS, REQUIRED_GROUPS, SERVICE_GROUPS, parse_az_group
+from roadie.inventory.groups import AZ_GROUPS, OPTIONAL_SERVICE_GROUPS, REQUIRED_GROUPS, SERVICE_GROUPS, parse_az_group
 from roadie.lab.inventory import inventory_for
 from roadie.lab.plan import load_plan
 
@@ -61,21 +61,26 @@ def test_every_host_is_in_exactly_one_az_group_with_matching_vars():
         assert len(homes) == 1, host
         variables = groups[homes[0]]["hosts"][host]
         assert (variables["roadie_region"], variables["roadie_az"]) == parse_az_group(homes[0])
-    assert len(hosts) == 15  # 14 prod hosts + db-dr
+    assert len(hosts) == 17  # 14 prod hosts + db-dr, cache-dr, mq-dr
 
 
 def test_addresses_are_unique_and_private():
     groups = groups_of(generated())
     addresses = [v["roadie_address"] for name in AZ_GROUPS for v in (groups[name].get("hosts") or {}).values()]
-    assert len(addresses) == len(set(addresses)) == 15
+    assert len(addresses) == len(set(addresses)) == 17
     assert all(address.startswith(("10.10.", "10.11.")) for address in addresses)
 
 
 def test_service_groups_follow_the_roles():
     groups = groups_of(generated())
     members = {name: sorted(groups[name].get("hosts") or {}) for name in SERVICE_GROUPS}
-    assert members["etcd"] == members["postgres"] == ["db-1", "db-2", "db-3", "db-dr"]
+    assert members["etcd"] == members["postgres"] == ["db-1", "db-2", "db-3"]
     assert members["redis"] == members["sentinel"] == ["cache-1", "cache-2", "cache-3"]
+    # The DR region's hosts are in its own clusters' groups, as in the lab.
+    dr = {name: sorted(groups[name].get("hosts") or {}) for name in OPTIONAL_SERVICE_GROUPS}
+    assert dr["etcd_dr"] == dr["postgres_dr"] == ["db-dr"]
+    assert dr["redis_dr"] == dr["sentinel_dr"] == ["cache-dr"]
+    assert dr["rabbitmq_dr"] == ["mq-dr"]
     assert members["aerospike"] == ["aero-1", "aero-2", "aero-3"]
     # Managed services in the cloud: present and empty.
     assert members["app"] == members["lb"] == members["pg_lb"] == members["backup_repo"] == []

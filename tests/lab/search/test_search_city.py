@@ -6,15 +6,17 @@ import httpx
 import pytest
 
 from app.search.directory import FileDirectory
+from roadie.lab import hosts
 from tests.lab.search.conftest import search_body
 
 
 @pytest.fixture(scope="module")
-def directory(search_settings):
+def directory(lab, search_settings):
     assert search_settings.directory is not None, (
         "search.yml names no hotel directory: run ansible/playbooks/search.yml (app_search_directory_cities)"
     )
-    return FileDirectory(search_settings.directory.file)
+    # The file is on the app node; the controller reads it on the node's disk.
+    return FileDirectory(hosts.on_disk(lab.group("app")[0], str(search_settings.directory.file)))
 
 
 def city_body(city: str, **kwargs) -> dict:

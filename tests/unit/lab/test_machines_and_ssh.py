@@ -62,3 +62,16 @@ def test_systemctl_show_is_read_per_unit():
     shown = "Id=redis.service\nActiveState=active\nMainPID=42\n\nId=patroni.service\nActiveState=failed\nMainPID=0\n"
     states = hosts.parse_show(shown)
     assert states == [hosts.ServiceState("redis", "RUNNING", 42), hosts.ServiceState("patroni", "FAILED", 0)]
+
+
+def test_kernel_limits_are_raised_to_their_minimum_and_never_lowered(tmp_path):
+    (tmp_path / "fs/inotify").mkdir(parents=True)
+    instances = tmp_path / "fs/inotify/max_user_instances"
+    watches = tmp_path / "fs/inotify/max_user_watches"
+    instances.write_text("128\n")
+    watches.write_text("9999999\n")
+    changes = machines.raise_kernel_limits(tmp_path)
+    assert changes == ["fs.inotify.max_user_instances: 128 -> 8192"]
+    assert instances.read_text() == "8192\n"
+    assert watches.read_text() == "9999999\n"
+    assert machines.raise_kernel_limits(tmp_path) == []

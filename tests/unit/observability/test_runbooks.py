@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from roadie.runbooks.environment import VARIABLES
 from roadie.runbooks.parse import SECTIONS, all_runbooks
 from roadie.runbooks.runner import format_result
 
@@ -32,6 +33,21 @@ def test_runbook_has_described_diagnosis_and_mitigation_steps(book):
     assert book.mitigation, book.path.name
     for step in book.steps:
         assert step.description, f"{book.path.name}: a step has no sentence above it"
+
+
+@pytest.mark.parametrize("book", RUNBOOKS, ids=lambda b: b.alert)
+def test_commands_use_only_the_documented_variables_and_no_lab_paths(book):
+    # A command must run against any inventory: hosts are reached as `$ROADIE_SSH <host>`, never
+    # through the lab's directories on the controller.
+    for step in book.steps:
+        if step.language != "sh":
+            continue
+        shell_locals = set(re.findall(r"\bfor (\w+) in\b", step.code))
+        used = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", step.code)) - shell_locals
+        assert used <= set(VARIABLES) | {"PGCONNECT_TIMEOUT"}, (book.path.name, used - set(VARIABLES))
+        assert "/var/lib/roadie/lab" not in step.code and "supervisorctl" not in step.code, step.code
+    for step in book.diagnosis:
+        assert not re.search(r"<[a-z][^>]*>", step.code), f"{book.path.name}: a diagnosis step needs no placeholder"
 
 
 @pytest.mark.parametrize("book", RUNBOOKS, ids=lambda b: b.alert)
