@@ -63,6 +63,10 @@ scripts/ansible-lint.sh --nocolor -q || fail "ansible-lint"
 step "unit tests"
 run_pytest -m "not lab and not host" -q || fail "unit tests"
 
+# The app's image (Containerfile), as `make image` builds it; the pod test runs it on the lab.
+step "app image (make image)"
+scripts/build-app-image.sh || fail "app image"
+
 step "lab: fresh start ($profile profile; builds the base image the first time)"
 "$venv/roadie" lab down --purge || fail "lab down --purge"
 trap '"$venv/roadie" lab down --purge' EXIT

