@@ -2,7 +2,8 @@
 """Show that an inventory refactoring changes nothing a lab host's roles see.
 
     compare-lab-vars.py capture OUT [--hosts HOSTS_YML]   # resolve every lab host into OUT
-    compare-lab-vars.py compare BEFORE AFTER              # name every difference
+    compare-lab-vars.py compare BEFORE AFTER [--renamed OLD=NEW] [--added NAME]
+                                                          # name every difference
 
 `capture` resolves, for every host of a lab inventory, the raw inventory variables and, for
 every role in ansible/roles, each role variable (defaults, inventory, role vars) and each
@@ -10,6 +11,10 @@ inventory variable rendered as that role would see it, with the playbook-adjacen
 in effect. The inventory is HOSTS_YML (e.g. a running lab's hosts.yml) or, by default, the one
 `roadie lab up` would write now (roadie.lab.lifecycle.write_inventory_files) with the running
 lab's paths, next to this tree's lab group_vars and host_vars. OUT holds secrets: it is 0600.
+
+`compare` counts as expected (and lists apart) a variable renamed with the same values
+(--renamed) and one added or given a new value on purpose (--added, left out of both sides);
+every other difference is one.
 """
 
 from __future__ import annotations
@@ -25,9 +30,10 @@ from typing import Any
 
 import yaml
 
-from roadie.inventory.resolve import RenderError, ansible_dir, open_inventory, render_each, role_layers
+from roadie.inventory.resolve import RenderError, open_inventory, render_each, role_layers
 from roadie.lab.inventory import Lab
 from roadie.lab.lifecycle import write_inventory_files
+from roadie.paths import ansible_dir
 
 LIVE_HOSTS = Path("/var/lib/roadie/lab/inventory/hosts.yml")
 # What `roadie lab up` sets from where the lab lives (write_inventory_files): taken from the
@@ -87,17 +93,57 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def compare(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
-    """Every difference as one line naming host, layer, role and variable (never a value)."""
-    lines = [f"host {h} only before" for h in sorted(set(before) - set(after))]
-    lines += [f"host {h} only after" for h in sorted(set(after) - set(before))]
+def rename(resolved: Mapping[str, Any], renamed: Mapping[str, str]) -> dict[str, Any]:
+    """`resolved` with each OLD variable under its NEW name, wherever it appears."""
+
+    def layer(variables: Mapping[str, Any]) -> dict[str, Any]:
+        return {renamed.get(name, name): value for name, value in variables.items()}
+
+    return {
+        host: {
+            "raw": layer(found["raw"]),
+            "rendered": {role: layer(values) for role, values in found["rendered"].items()},
+        }
+        for host, found in resolved.items()
+    }
+
+
+def drop(resolved: Mapping[str, Any], names: set[str]) -> tuple[dict[str, Any], int]:
+    """`resolved` without `names`, and how many values were left out."""
+    left_out = 0
+
+    def layer(variables: Mapping[str, Any]) -> dict[str, Any]:
+        nonlocal left_out
+        kept = {name: value for name, value in variables.items() if name not in names}
+        left_out += len(variables) - len(kept)
+        return kept
+
+    kept = {
+        host: {
+            "raw": layer(found["raw"]),
+            "rendered": {role: layer(values) for role, values in found["rendered"].items()},
+        }
+        for host, found in resolved.items()
+    }
+    return kept, left_out
+
+
+def compare(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(raw, rendered) differences, one line each naming host, role and variable (never a value).
+
+    Raw differences are template text (`{{ roadie_secrets.x }}` for `{{ roadie_lab_secrets.x }}`);
+    the rendered ones are what the roles would see: the verdict.
+    """
+    raw = [f"host {h} only before" for h in sorted(set(before) - set(after))]
+    raw += [f"host {h} only after" for h in sorted(set(after) - set(before))]
+    rendered = []
     for host in sorted(set(before) & set(after)):
-        lines += _differences(f"{host} raw", before[host]["raw"], after[host]["raw"])
+        raw += _differences(f"{host} raw", before[host]["raw"], after[host]["raw"])
         for role in sorted(set(before[host]["rendered"]) | set(after[host]["rendered"])):
             old = before[host]["rendered"].get(role, {})
             new = after[host]["rendered"].get(role, {})
-            lines += _differences(f"{host} {role}", old, new)
-    return lines
+            rendered += _differences(f"{host} {role}", old, new)
+    return raw, rendered
 
 
 def _differences(where: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -116,6 +162,8 @@ def main() -> int:
     diff = commands.add_parser("compare")
     diff.add_argument("before", type=Path)
     diff.add_argument("after", type=Path)
+    diff.add_argument("--renamed", action="append", default=[], metavar="OLD=NEW")
+    diff.add_argument("--added", action="append", default=[], metavar="NAME")
     args = parser.parse_args()
     if args.command == "capture":
         with tempfile.TemporaryDirectory() as work:
@@ -127,11 +175,19 @@ def main() -> int:
         print(f"{len(resolved)} hosts, {sum(counts)} rendered role variables -> {args.out}")
         return 0
     before, after = (json.loads(path.read_text()) for path in (args.before, args.after))
-    lines = compare(before, after)
-    print("\n".join(lines))
-    compared = sum(len(r) for h in before.values() for r in h["rendered"].values())
-    print(f"{len(before)} hosts, {compared} rendered role variables compared, {len(lines)} differences")
-    return 0
+    before = rename(before, dict(pair.split("=", 1) for pair in args.renamed))
+    before, _ = drop(before, set(args.added))
+    after, added = drop(after, set(args.added))
+    raw_lines, rendered_lines = compare(before, after)
+    print("\n".join([*raw_lines, *rendered_lines]))
+    raw = sum(len(h["raw"]) for h in before.values())
+    rendered = sum(len(r) for h in before.values() for r in h["rendered"].values())
+    print(
+        f"{len(before)} hosts; {added} intentionally added values left out ({', '.join(args.added) or 'none'}); "
+        f"raw inventory values: {raw} compared, {len(raw_lines)} with other template text; "
+        f"rendered role values: {rendered} compared, {len(rendered_lines)} differences"
+    )
+    return 1 if rendered_lines else 0
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from ansible.template import Templar
 from ansible.vars.hostvars import HostVars
 from ansible.vars.manager import VariableManager
 
-from roadie.paths import project_root
+from roadie.paths import ansible_dir
 
 # Variables Ansible sets itself (not an inventory's): left out of a host's inventory variables.
 MAGIC_VARIABLES = frozenset(
@@ -52,10 +53,6 @@ MAGIC_VARIABLES = frozenset(
 )
 
 
-def ansible_dir() -> Path:
-    return project_root() / "ansible"
-
-
 @dataclass(frozen=True)
 class Resolver:
     """An inventory loaded as `ansible-playbook -i SOURCES PLAYBOOK_DIR/...` would load it."""
@@ -80,8 +77,7 @@ class Resolver:
 
 
 def open_inventory(sources: Sequence[Path], playbook_dir: Path, vault_password: str | None = None) -> Resolver:
-    # Lookups and filters (ansible.builtin.file, from_yaml) load as under ansible-playbook.
-    init_plugin_loader()
+    _load_plugins()
     loader = DataLoader()
     # The playbook's directory: its group_vars load for every inventory, as under ansible-playbook.
     loader.set_basedir(str(playbook_dir))
@@ -92,6 +88,12 @@ def open_inventory(sources: Sequence[Path], playbook_dir: Path, vault_password: 
     # `hostvars` (other hosts' variables, as `hostvars[groups['rabbitmq'][0]]` reads them).
     variables._hostvars = HostVars(inventory=inventory, variable_manager=variables, loader=loader)
     return Resolver(loader, inventory, variables)
+
+
+@cache
+def _load_plugins() -> None:
+    """Lookups and filters (ansible.builtin.file, from_yaml) load as under ansible-playbook (once)."""
+    init_plugin_loader()
 
 
 def plays(playbook: Path) -> Iterator[tuple[str, tuple[str, ...]]]:
@@ -127,7 +129,7 @@ def role_layers(resolver: Resolver, role: str) -> tuple[dict[str, Any], dict[str
 
 
 def _load(resolver: Resolver, path: Path) -> dict[str, Any]:
-    return dict(resolver.loader.load_from_file(str(path)) or {}) if path.exists() else {}
+    return dict(resolver.loader.load_from_file(str(path), trusted_as_template=True) or {}) if path.exists() else {}
 
 
 def role_context(resolver: Resolver, host: str, role: str) -> dict[str, Any]:
