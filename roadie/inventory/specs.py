@@ -5,6 +5,9 @@ options of its `meta/argument_specs.yml` rendered from what it would see on that
 (defaults, inventory and shared group_vars, vault, role vars) and validated the way Ansible
 validates them at the role's start. A variable that cannot be rendered (an undefined secret or
 endpoint) or a required one that nothing provides is a problem naming host, role and variable.
+Roles give required secrets an empty default (their own checks refuse it at run time, naming
+the variable): an option required by the specs whose value is still that empty default counts
+as provided by nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +19,18 @@ from typing import Any
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from roadie.inventory.resolve import RenderError, Resolver, render_each, role_context, roles_by_host
+from roadie.inventory.resolve import RenderError, Resolver, render_each, role_context, role_layers, roles_by_host
 from roadie.paths import ansible_dir
+
+# Required options a role reads on some of its hosts only (its validation tasks check them there):
+# (role, option) -> the host pattern that needs it. pgbackrest: the repository's passphrases and
+# the status exporter on the repository host, the superuser's password on the members
+# (roles/pgbackrest/tasks/validate.yml).
+REQUIRED_ONLY_ON: dict[tuple[str, str], str] = {
+    ("pgbackrest", "pgbackrest_repo_cipher_pass"): "backup_repo",
+    ("pgbackrest", "pgbackrest_exporter_db_password"): "backup_repo",
+    ("pgbackrest", "pgbackrest_pg_superuser_password"): "all:!backup_repo",
+}
 
 
 def role_options(role: str) -> dict[str, Any]:
@@ -49,7 +62,26 @@ def host_role_problems(resolver: Resolver, host: str, role: str, play_hosts: lis
     values = {name: value for name, value in rendered.items() if not isinstance(value, RenderError)}
     # Ansible's own check at a role's start (validate_argument_spec): types, choices, required.
     result = ArgumentSpecValidator(_unrendered(options, set(rendered) - set(values))).validate(values)
-    return problems + [f"{host} {role}: {message}" for message in result.error_messages]
+    problems += [f"{host} {role}: {message}" for message in result.error_messages]
+    return problems + [
+        f"{host} {role}: required {name} is given by no inventory, shared group_vars or vault (only its empty default)"
+        for name in _left_empty(resolver, host, role, options)
+    ]
+
+
+def _left_empty(resolver: Resolver, host: str, role: str, options: Mapping[str, Any]) -> list[str]:
+    """Required options that nothing above the role's defaults sets, whose default is empty."""
+    defaults, role_vars = role_layers(resolver, role)
+    given = {*resolver.host_vars(host), *role_vars}
+    return [
+        name
+        for name, spec in options.items()
+        if spec.get("required")
+        and name not in given
+        and name in defaults
+        and defaults[name] in ("", None, [], {})
+        and host in resolver.hosts(REQUIRED_ONLY_ON.get((role, name), "all"))
+    ]
 
 
 def _unrendered(options: Mapping[str, Any], failed: set[str]) -> dict[str, Any]:

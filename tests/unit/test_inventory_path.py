@@ -6,6 +6,7 @@ argument specs require. The lab's inventory, built by the same code, passes the 
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -28,6 +29,10 @@ AWS = ansible_dir() / "inventories" / "aws"
 VAULT_PASSWORD_FILE = AWS / "vault-password.example"
 PLAYBOOKS = ansible_dir() / "playbooks"
 SITE = PLAYBOOKS / "site.yml"
+# Open gaps of the AWS inventory, each with why (docs/deploy-aws.md, "Not yet covered on AWS").
+AWS_KNOWN_GAPS = {
+    "jaeger_checksum": "the Jaeger release archive's sha256 comes from its release page, unreachable here",
+}
 BIN = Path(os.environ.get("VIRTUAL_ENV") or Path(os.sys.executable).parent.parent) / "bin"
 
 
@@ -81,7 +86,24 @@ def test_the_playbooks_pass_syntax_check_on_the_aws_inventory(aws):
 
 def test_every_role_gets_what_its_argument_specs_require_on_aws(aws):
     resolver = open_inventory([aws], PLAYBOOKS, vault_password())
-    assert inventory_problems(resolver, SITE) == []
+    problems = inventory_problems(resolver, SITE)
+    assert [p for p in problems if not any(f"required {name} " in p for name in AWS_KNOWN_GAPS)] == []
+    # Still open: once a gap is closed, take it out of AWS_KNOWN_GAPS.
+    assert {name for name in AWS_KNOWN_GAPS if any(f"required {name} " in p for p in problems)} == set(AWS_KNOWN_GAPS)
+
+
+def test_a_required_variable_nothing_provides_is_named(tmp_path):
+    """Known-bad input: the shared group_vars without a password the roles require."""
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(shared_group_vars_dir(), playbooks / "group_vars")
+    wiring = playbooks / "group_vars" / "postgres_servers.yml"
+    variables = yaml.safe_load(wiring.read_text())
+    del variables["patroni_superuser_password"]
+    wiring.write_text(yaml.safe_dump(variables))
+    resolver = open_inventory([aws_inventory(tmp_path / "inventory")], playbooks, vault_password())
+    problems = inventory_problems(resolver, SITE)
+    assert "db-1 patroni: required patroni_superuser_password is given by no inventory" in "\n".join(problems)
+    assert "db-dr patroni: required patroni_superuser_password" in "\n".join(problems)
 
 
 def test_a_missing_vault_secret_is_named(tmp_path):
@@ -95,7 +117,7 @@ def test_a_missing_vault_secret_is_named(tmp_path):
     del secrets["postgres_app"]
     (group_vars / "all" / "vault.yml").write_text(yaml.safe_dump({"roadie_secrets": secrets}))
     resolver = open_inventory([aws_inventory(tmp_path / "inventory", group_vars)], PLAYBOOKS)
-    problems = inventory_problems(resolver, SITE)
+    problems = [p for p in inventory_problems(resolver, SITE) if not any(name in p for name in AWS_KNOWN_GAPS)]
     assert problems, "dropping a vault key went unnoticed"
     assert all("postgres_app" in problem for problem in problems), problems
     assert any(problem.startswith("db-1 patroni: patroni_users:") for problem in problems), problems
@@ -138,3 +160,8 @@ def test_no_variable_is_set_both_in_the_shared_and_an_inventorys_group_vars(inve
     shared = set().union(*_variables(shared_group_vars_dir()).values())
     both = {path: sorted(names & shared) for path, names in _variables(inventory).items() if names & shared}
     assert both == {}
+
+
+def test_the_drill_playbooks_load_the_shared_group_vars_too():
+    # Ansible loads the group_vars next to the playbook it runs: playbooks/drills/ links them.
+    assert (PLAYBOOKS / "drills" / "group_vars").resolve() == shared_group_vars_dir().resolve()
