@@ -2,7 +2,10 @@
 
 `hosts` is the contract with `roadie.inventory`: one entry per EC2 host with its `name`,
 private `address`, `az` (1-based index into the stack's zones), `zone`, `region` (1 primary,
-2 DR) and `roles` (Ansible service groups).
+2 DR) and `roles` (Ansible service groups). `endpoints` is the other part of that contract:
+per region, the PostgreSQL read-write/read-only endpoint (`postgres`) and the app's entry
+point (`app`), which the inventory hands to the roles (roadie_pg_endpoint, ...) so that no
+role looks for a load balancer host that the cloud replaces with a managed one.
 """
 
 from __future__ import annotations
@@ -30,6 +33,16 @@ def export(stack: Stack) -> None:
     pulumi.export("app_lb_dns_name", stack.load_balancer.load_balancer.dns_name)
     pulumi.export("app_lb_zone_id", stack.load_balancer.load_balancer.zone_id)
     pulumi.export("pg_endpoint", stack.database.load_balancer.dns_name)
+    pulumi.export(
+        "endpoints",
+        [
+            {
+                "region": settings.region_index,
+                "postgres": stack.database.load_balancer.dns_name,
+                "app": stack.load_balancer.load_balancer.dns_name,
+            }
+        ],
+    )
     pulumi.export("eks_cluster_name", stack.platform.cluster.name)
     if stack.backups is not None:
         pulumi.export("backup_bucket", stack.backups.primary.bucket.bucket)

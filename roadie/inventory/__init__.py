@@ -3,6 +3,7 @@
 from roadie.inventory.build import build_inventory, write_inventory
 from roadie.inventory.check import check_inventory
 from roadie.inventory.stack_output import (
+    Endpoints,
     HostRecord,
     InventoryError,
     StackOutput,
@@ -11,6 +12,7 @@ from roadie.inventory.stack_output import (
 )
 
 __all__ = [
+    "Endpoints",
     "HostRecord",
     "InventoryError",
     "StackOutput",

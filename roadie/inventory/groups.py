@@ -39,10 +39,18 @@ OPTIONAL_SERVICE_GROUPS: tuple[str, ...] = (
     "dns_api",
 )
 
+# Groups only the lab fills (roadie/lab/inventory.py add_lab_groups): the hosts of its
+# lab-only plays and those that leave out what cannot run on its machine. Every other
+# inventory has them empty, so their plays match nothing there.
+LAB_GROUPS: tuple[str, ...] = ("alert_recorder", "shared_kernel", "no_vendor_packages")
+
 # Groups made of other groups, the same in every inventory: a service's groups in both regions
 # (their group_vars hold what the regions share) and the exporters' groups (each with its own
 # group_vars).
 PARENT_GROUPS: dict[str, tuple[str, ...]] = {
+    "etcd_servers": ("etcd", "etcd_dr"),
+    "postgres_servers": ("postgres", "postgres_dr"),
+    "pg_lbs": ("pg_lb", "pg_lb_dr"),
     "redis_servers": ("redis", "redis_dr"),
     "sentinel_servers": ("sentinel", "sentinel_dr"),
     "rabbitmq_servers": ("rabbitmq", "rabbitmq_dr"),

@@ -1,7 +1,8 @@
 """Read `pulumi stack output --json` of a roadie stack into typed host records.
 
 The stack's `hosts` output (infra/roadie_infra/outputs.py) lists every host with its name,
-private address, AZ index, region index and roles; the other outputs used here are
+private address, AZ index, region index and roles; `endpoints` gives, per region, the
+PostgreSQL endpoint and the app's entry point; the other outputs used here are
 `environment`, `vpc_cidr` and `ansible_user`.
 """
 
@@ -31,11 +32,21 @@ class HostRecord:
 
 
 @dataclass(frozen=True)
+class Endpoints:
+    """Where a region's clients reach PostgreSQL (read-write and read-only ports) and the app."""
+
+    region: int
+    postgres: str
+    app: str
+
+
+@dataclass(frozen=True)
 class StackOutput:
     environment: str
     vpc_cidr: str
     ansible_user: str
     hosts: tuple[HostRecord, ...]
+    endpoints: tuple[Endpoints, ...]
 
 
 def load_stack_output(path: Path) -> StackOutput:
@@ -64,7 +75,26 @@ def parse_stack_output(data: Any) -> StackOutput:
         vpc_cidr=vpc_cidr,
         ansible_user=_text(data, "ansible_user", "outputs"),
         hosts=tuple(_host(entry, index) for index, entry in enumerate(hosts)),
+        endpoints=_endpoints(data.get("endpoints")),
     )
+
+
+def _endpoints(entries: Any) -> tuple[Endpoints, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise InventoryError("output 'endpoints' is missing or not a non-empty list")
+    found = []
+    for index, entry in enumerate(entries):
+        where = f"endpoints[{index}]"
+        if not isinstance(entry, Mapping):
+            raise InventoryError(f"{where} is not an object")
+        found.append(
+            Endpoints(
+                region=_int(entry, "region", where),
+                postgres=_text(entry, "postgres", where),
+                app=_text(entry, "app", where),
+            )
+        )
+    return tuple(found)
 
 
 def _text(data: Mapping[str, Any], key: str, where: str) -> str:

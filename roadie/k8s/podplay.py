@@ -36,7 +36,7 @@ from roadie.k8s.image import LISTEN_ADDRESS_ENV, image_names, podman
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab, LabHost
 from roadie.lab.secrets import load_secrets
-from roadie.paths import lab_group_vars_dir
+from roadie.paths import shared_group_vars_dir
 
 # A loopback address of its own on the host network (region 1's regional range, next to the app
 # load balancer's .51): no lab host has it, and `check_address_free` makes sure nothing else does.
@@ -107,16 +107,16 @@ def lab_endpoints(lab: Lab) -> AppEndpoints:
 
 
 def lab_app_secrets(lab: Lab) -> dict[str, str]:
-    """The Secret's keys with the lab's passwords: each role variable's lab secret, as the lab's
-    group_vars map them (`app_postgres_password: "{{ roadie_lab_secrets.postgres_app }}"`)."""
-    mapping = yaml.safe_load((lab_group_vars_dir() / "app_servers.yml").read_text()) or {}
+    """The Secret's keys with the lab's passwords: each role variable's lab secret, as the shared
+    group_vars map them (`app_postgres_password: "{{ roadie_secrets.postgres_app }}"`)."""
+    mapping = yaml.safe_load((shared_group_vars_dir() / "app_servers.yml").read_text()) or {}
     secrets = load_secrets(lab.secrets_file)
     values = {}
     for path, variable in SECRET_ROLE_VARIABLES.items():
         reference = str(mapping.get(variable, ""))
-        name = reference.removeprefix("{{ roadie_lab_secrets.").removesuffix(" }}")
+        name = reference.removeprefix("{{ roadie_secrets.").removesuffix(" }}")
         if name == reference or name not in secrets:
-            raise RoadieError(f"the lab's group_vars app_servers.yml maps {variable} to no lab secret ({reference!r})")
+            raise RoadieError(f"the shared group_vars app_servers.yml maps {variable} to no lab secret ({reference!r})")
         values[env_overlay.env_name(ENV_PREFIX, path)] = secrets[name]
     return values
 

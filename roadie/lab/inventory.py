@@ -84,8 +84,30 @@ class Lab:
 
 def inventory_for(plan: LabPlan, profile: str, root: Path) -> dict[str, Any]:
     """The lab's inventory for `profile`: built from the plan's stack output like any other."""
-    inventory = build_inventory([parse_stack_output(plan.stack_output(profile))])
+    inventory = add_lab_groups(build_inventory([parse_stack_output(plan.stack_output(profile))]))
     inventory["all"]["vars"]["roadie_lab_root"] = str(root)
+    return inventory
+
+
+def add_lab_groups(inventory: dict[str, Any]) -> dict[str, Any]:
+    """Add the groups only the lab has, which its playbooks' lab-only and cloud-only plays use.
+
+    `alert_recorder`: the monitoring host records notifications for `roadie alerts` (instead of
+    a chat webhook). `shared_kernel`: every other host shares the machine's kernel, which the
+    monitoring host's node_exporter measures once. `no_vendor_packages`: every lab host, where
+    Grafana, Loki, Promtail and Jaeger cannot be installed (roadie/lab/standins.py). Other
+    inventories have these groups empty (roadie.inventory.groups.LAB_GROUPS).
+    """
+    everyone = set(host_groups(inventory))
+    monitoring = {host for host, groups in host_groups(inventory).items() if "monitoring" in groups}
+    lab_groups = {
+        "alert_recorder": monitoring,
+        "shared_kernel": everyone - monitoring,
+        "no_vendor_packages": everyone,
+    }
+    inventory["all"]["children"].update(
+        {name: {"hosts": dict.fromkeys(sorted(hosts))} for name, hosts in lab_groups.items()}
+    )
     return inventory
 
 

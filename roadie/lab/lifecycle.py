@@ -24,7 +24,7 @@ from roadie.errors import RoadieError
 from roadie.inventory import build_inventory, check_inventory, load_stack_output, write_inventory
 from roadie.lab import cgroup, hosts, image, machines, shared_epmd, ssh, wheelhouse
 from roadie.lab.converge import converge
-from roadie.lab.inventory import Lab, LabHost, lab_root, load_lab
+from roadie.lab.inventory import Lab, LabHost, add_lab_groups, lab_root, load_lab
 from roadie.lab.plan import load_plan
 from roadie.lab.playbook import PlaybookRun
 from roadie.lab.secrets import ensure_secrets
@@ -144,7 +144,7 @@ def write_inventory_files(lab: Lab, wheel: Path) -> None:
     """The lab's stack output, and the inventory generated from it next to the lab's group_vars."""
     stack_file = lab.root / "stack-output.json"
     stack_file.write_text(json.dumps(load_plan().stack_output(lab.profile), indent=2) + "\n")
-    inventory = build_inventory([load_stack_output(stack_file)])
+    inventory = add_lab_groups(build_inventory([load_stack_output(stack_file)]))
     problems = check_inventory(inventory)
     if problems:
         raise RoadieError(f"the lab plan gives an inconsistent inventory: {'; '.join(problems)}")

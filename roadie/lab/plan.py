@@ -25,6 +25,9 @@ PROFILES: tuple[str, ...] = ("core", "full")
 # default users have); `roadie lab up` gives it the lab's SSH key.
 DEPLOY_USER = "roadie"
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+# Per region, the service groups whose host stands in for the cloud's PostgreSQL NLB and app
+# ALB: their addresses are the region's `endpoints` in the stack output.
+ENDPOINT_GROUPS: dict[int, tuple[str, str]] = {1: ("pg_lb", "lb"), 2: ("pg_lb_dr", "lb_dr")}
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,18 @@ class LabPlan:
             "vpc_cidr": self.network,
             "ansible_user": DEPLOY_USER,
             "hosts": [h.record() for h in self.for_profile(profile)],
+            "endpoints": self.endpoints(profile),
         }
+
+    def endpoints(self, profile: str) -> list[dict[str, Any]]:
+        """Each region's endpoints: the addresses of its HAProxy hosts (the lab's load balancers)."""
+        hosts = self.for_profile(profile)
+        found = []
+        for region, (postgres, app) in ENDPOINT_GROUPS.items():
+            addresses = {group: [h.address for h in hosts if group in h.roles] for group in (postgres, app)}
+            if all(addresses.values()):
+                found.append({"region": region, "postgres": addresses[postgres][0], "app": addresses[app][0]})
+        return found
 
 
 def plan_file() -> Path:

@@ -8,7 +8,9 @@ import yaml
 
 from roadie.errors import RoadieError
 
-# Every credential the lab's roles need; the inventory maps them to role variables.
+# Every credential the roles need: the keys of `roadie_secrets`, which the shared group_vars
+# (ansible/playbooks/group_vars) map to role variables. The lab generates them; AWS inventories
+# hold the same keys in Ansible Vault (ansible/inventories/aws/group_vars/all/vault.yml).
 SECRET_NAMES = (
     "etcd_root",
     "etcd_patroni",
@@ -31,6 +33,8 @@ SECRET_NAMES = (
     # pgBackRest repository encryption (repo1: backups + WAL, repo2: yearly archive).
     "pgbackrest_repo1_cipher",
     "pgbackrest_repo2_cipher",
+    # Grafana's admin (production only: the lab runs no Grafana, see roadie/lab/standins.py).
+    "grafana_admin",
 )
 
 

@@ -13,7 +13,7 @@ import yaml
 from app.common.settings import CONFIG_ENV, SECRET_SETTINGS
 from roadie.k8s import image, podplay
 from roadie.lab.secrets import SECRET_NAMES
-from roadie.paths import lab_group_vars_dir
+from roadie.paths import shared_group_vars_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINERFILE = (ROOT / "Containerfile").read_text()
@@ -112,7 +112,7 @@ def test_the_pod_run_overrides_only_what_podman_needs():
 
 def test_the_lab_pods_secret_comes_from_the_lab_secrets_the_hosts_use():
     assert set(podplay.SECRET_ROLE_VARIABLES) == set(SECRET_SETTINGS)
-    mapping = yaml.safe_load((lab_group_vars_dir() / "app_servers.yml").read_text())
+    mapping = yaml.safe_load((shared_group_vars_dir() / "app_servers.yml").read_text())
     for variable in podplay.SECRET_ROLE_VARIABLES.values():
-        name = re.fullmatch(r"\{\{ roadie_lab_secrets\.(\w+) \}\}", mapping[variable]).group(1)
+        name = re.fullmatch(r"\{\{ roadie_secrets\.(\w+) \}\}", mapping[variable]).group(1)
         assert name in SECRET_NAMES, variable

@@ -12,12 +12,14 @@ from typer.testing import CliRunner
 from roadie.cli.inventory import app
 from roadie.errors import RoadieError
 from roadie.inventory import (
+    Endpoints,
     InventoryError,
     build_inventory,
     check_inventory,
     load_stack_output,
     parse_stack_output,
 )
+from roadie.inventory.build import endpoint_vars
 from roadie.inventory.groups import AZ_GROUPS, OPTIONAL_SERVICE_GROUPS, REQUIRED_GROUPS, SERVICE_GROUPS, parse_az_group
 from roadie.lab.inventory import inventory_for
 from roadie.lab.plan import load_plan
@@ -92,7 +94,33 @@ def test_all_vars():
         "roadie_environment": "prod",
         "roadie_client_networks": ["10.10.0.0/16", "10.11.0.0/16"],
         "ansible_user": "admin",
+        # The stacks' endpoints: prod's are region 1's, dr's region 2's (the mocks name both alike).
+        "roadie_pg_endpoint": "database-nlb.elb.amazonaws.com",
+        "roadie_app_endpoint": "lb-alb.elb.amazonaws.com",
+        "roadie_dr_pg_endpoint": "database-nlb.elb.amazonaws.com",
+        "roadie_dr_app_endpoint": "lb-alb.elb.amazonaws.com",
     }
+
+
+def test_endpoints_without_a_primary_region_or_given_twice_are_refused():
+    prod, dr = load_stack_output(PROD), load_stack_output(DR)
+    with pytest.raises(InventoryError, match="no stack gives the endpoints of region 1"):
+        build_inventory([dr])
+    with pytest.raises(InventoryError, match="region 1 has endpoints in two stacks"):
+        endpoint_vars([*prod.endpoints, *prod.endpoints])
+    with pytest.raises(InventoryError, match="only regions 1 and 2"):
+        endpoint_vars([Endpoints(region=3, postgres="pg", app="app")])
+
+
+@pytest.mark.parametrize(("profile", "regions"), [("core", [1]), ("full", [1, 2])])
+def test_the_lab_gives_its_load_balancer_hosts_as_endpoints(profile, regions):
+    plan = load_plan()
+    endpoints = plan.endpoints(profile)
+    assert [entry["region"] for entry in endpoints] == regions
+    address = {h.name: h.address for h in plan.hosts}
+    assert endpoints[0] == {"region": 1, "postgres": address["pg-lb"], "app": address["app-lb"]}
+    if profile == "full":
+        assert endpoints[1] == {"region": 2, "postgres": address["pg-lb-dr"], "app": address["lb-dr"]}
 
 
 def test_hosts_are_reached_at_their_address_and_parent_groups_hold_both_regions():

@@ -8,11 +8,13 @@ from tests.unit.backup.render import expression, render, variables
 from tests.unit.observability.role_render import render_template, role_variables, templar, trusted
 
 ROLES = ansible_dir() / "roles"
+# The inventory's all.vars: the PostgreSQL endpoint (from the stack outputs) is pg-lb's HAProxy.
+ALL_VARS = {"roadie_pg_endpoint": "10.1.0.52"}
 HOSTVARS = {
-    "db-1": {"roadie_address": "10.1.1.11", "roadie_region": 1, "roadie_az": 1},
-    "pg-lb": {"roadie_address": "10.1.0.52", "roadie_region": 1, "roadie_az": 0},
-    "mon": {"roadie_address": "10.1.0.61", "roadie_region": 1, "roadie_az": 0},
-    "backup": {"roadie_address": "10.1.0.81", "roadie_region": 1, "roadie_az": 0},
+    "db-1": {"roadie_address": "10.1.1.11", "roadie_region": 1, "roadie_az": 1, **ALL_VARS},
+    "pg-lb": {"roadie_address": "10.1.0.52", "roadie_region": 1, "roadie_az": 0, **ALL_VARS},
+    "mon": {"roadie_address": "10.1.0.61", "roadie_region": 1, "roadie_az": 0, **ALL_VARS},
+    "backup": {"roadie_address": "10.1.0.81", "roadie_region": 1, "roadie_az": 0, **ALL_VARS},
 }
 GROUPS = {"postgres": ["db-1"], "pg_lb": ["pg-lb"], "monitoring": ["mon"], "backup_repo": ["backup"]}
 PASSWORD = "e" * 24
