@@ -71,6 +71,9 @@ def build_inventory(stacks: Sequence[StackOutput]) -> dict[str, Any]:
                 "roadie_environment": primary.environment,
                 "roadie_client_networks": _unique(stack.vpc_cidr for stack in stacks),
                 "ansible_user": primary.ansible_user,
+                # How hosts are reached is the inventory's (not the playbooks' group_vars):
+                # every client of it, testinfra and ad-hoc `ansible` included, must become root.
+                "ansible_become": True,
                 **endpoint_vars([endpoints for stack in stacks for endpoints in stack.endpoints]),
             },
             "children": children,

@@ -94,6 +94,7 @@ def test_all_vars():
         "roadie_environment": "prod",
         "roadie_client_networks": ["10.10.0.0/16", "10.11.0.0/16"],
         "ansible_user": "admin",
+        "ansible_become": True,
         # The stacks' endpoints: prod's are region 1's, dr's region 2's (the mocks name both alike).
         "roadie_pg_endpoint": "database-nlb.elb.amazonaws.com",
         "roadie_app_endpoint": "lb-alb.elb.amazonaws.com",
