@@ -90,7 +90,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         kubernetes_version=reader.choice("roadie:kubernetesVersion", EKS_KUBERNETES_VERSIONS, default="1.33"),
         app_image=_app_image(reader),
         app_nodes=_app_nodes(reader, environment),
-        tiers=_tiers(reader, prod_grade=environment == "prod", zone_count=len(zones)),
+        tiers=_tiers(reader, prod_grade=environment == "prod", zone_count=len(zones), has_backups=environment != "dr"),
         ansible_user=reader.text("roadie:ansibleUser", default="admin"),
         admin_cidrs=_cidrs(reader, "roadie:adminCidrs", required=True),
         peer_cidrs=_cidrs(reader, "roadie:peerCidrs", required=False),
@@ -226,7 +226,7 @@ def _app_nodes(reader: _Reader, environment: str) -> AppNodeSettings:
     return nodes
 
 
-def _tiers(reader: _Reader, *, prod_grade: bool, zone_count: int) -> dict[str, TierSettings]:
+def _tiers(reader: _Reader, *, prod_grade: bool, zone_count: int, has_backups: bool) -> dict[str, TierSettings]:
     key = "roadie:hosts"
     raw = reader.structured(key, dict)
     unknown = sorted(set(raw) - {tier.key for tier in TIERS})
@@ -252,6 +252,12 @@ def _tiers(reader: _Reader, *, prod_grade: bool, zone_count: int) -> dict[str, T
     for tier, service in (("cache", "Redis and Sentinel"), ("messaging", "RabbitMQ")):
         if tiers[tier].count < 1:
             raise StackConfigError(f"{key}.{tier}.count", f"the app needs {service}: at least one host")
+    # pgBackRest has one repository host per stanza; the dr stack backs nothing up (it restores
+    # from prod's replica bucket, and archives to prod's repository host once promoted).
+    wanted = 1 if has_backups else 0
+    if tiers["backup"].count != wanted:
+        reason = "pgBackRest's repository host (one per stanza)" if has_backups else "none: dr makes no backups"
+        raise StackConfigError(f"{key}.backup.count", f"must be {wanted}: {reason}")
     return tiers
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
+from roadie_infra.backups import ARCHIVE_PREFIX, REPO_PREFIX
+
 if TYPE_CHECKING:
     from roadie_infra.program import Stack
 
@@ -46,6 +48,17 @@ def export(stack: Stack) -> None:
     pulumi.export("eks_cluster_name", stack.platform.cluster.name)
     if stack.backups is not None:
         pulumi.export("backup_bucket", stack.backups.primary.bucket.bucket)
+        # Where pgBackRest's two repositories live (the inventory's roadie_backup_repository):
+        # the prefixes are the ones the bucket's lifecycle rules are written for.
+        pulumi.export(
+            "backup_repository",
+            {
+                "bucket": stack.backups.primary.bucket.bucket,
+                "region": settings.region,
+                "repo_prefix": REPO_PREFIX,
+                "archive_prefix": ARCHIVE_PREFIX,
+            },
+        )
         if stack.backups.replica is not None:
             pulumi.export("backup_replica_bucket", stack.backups.replica.bucket.bucket)
             pulumi.export("backup_replica_bucket_arn", stack.backups.replica.bucket.arn)

@@ -10,6 +10,7 @@ import pulumi
 from roadie.k8s.appconfig import AppEndpoints
 from roadie_infra import outputs
 from roadie_infra.app_platform import AppPlatform, AppPlatformArgs
+from roadie_infra.backup_host import BackupTier
 from roadie_infra.backups import Backups, BackupsArgs, bucket_access_policy
 from roadie_infra.cache import CacheTier
 from roadie_infra.config import load_settings
@@ -27,13 +28,14 @@ from roadie_infra.network import Network, NetworkArgs
 from roadie_infra.offer_store import OfferStoreTier
 from roadie_infra.security import AMQP_PORT, APP, LB, OTLP_HTTP_PORT, PG_LB, SENTINEL_PORT, SecurityArgs, SecurityGroups
 from roadie_infra.settings import StackSettings
-from roadie_infra.tiers import CACHE, DATABASE, MESSAGING, MONITORING, OFFER_STORE, TierSpec
+from roadie_infra.tiers import BACKUP, CACHE, DATABASE, MESSAGING, MONITORING, OFFER_STORE, TierSpec
 
 HOST_TIER_CLASSES: tuple[tuple[TierSpec, type[HostTier]], ...] = (
     (CACHE, CacheTier),
     (MESSAGING, MessagingTier),
     (MONITORING, MonitoringTier),
     (OFFER_STORE, OfferStoreTier),
+    (BACKUP, BackupTier),
 )
 
 
@@ -124,23 +126,24 @@ def build(settings: StackSettings) -> Stack:
             extra_policy=extra_policy,
         )
 
+    # The repository host writes the backup bucket (the members' WAL reaches it over pgBackRest's
+    # TLS); dr's database hosts read prod's replica bucket for a restore in their region.
+    policies: dict[str, pulumi.Input[str]] = {}
     if backups is not None:
-        backup_policy: pulumi.Input[str] | None = backups.host_policy
+        policies[BACKUP.key] = backups.host_policy
     elif dr is not None:
-        backup_policy = bucket_access_policy(dr.backup_bucket_arn(), dr.backup_key_arn())
-    else:
-        backup_policy = None
+        policies[DATABASE.key] = bucket_access_policy(dr.backup_bucket_arn(), dr.backup_key_arn())
     database = DatabaseTier(
         "database",
         DatabaseArgs(
-            hosts=hosts_args(DATABASE, backup_policy),
+            hosts=hosts_args(DATABASE, policies.get(DATABASE.key)),
             vpc_id=network.vpc.id,
             lb_subnet_ids=data_subnets,
             lb_security_group_id=groups[PG_LB].id,
         ),
     )
     host_tiers = {
-        spec.key: cls(spec.key, hosts_args(spec))
+        spec.key: cls(spec.key, hosts_args(spec, policies.get(spec.key)))
         for spec, cls in HOST_TIER_CLASSES
         if settings.tiers[spec.key].count > 0
     }

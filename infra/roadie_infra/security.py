@@ -31,6 +31,7 @@ SENTINEL_PORT = 26379
 AMQP_PORT = 5672
 OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
+PGBACKREST_TLS_PORT = 8432
 """The ports the app connects to (its ConfigMap's app.yml names them too)."""
 
 
@@ -50,6 +51,7 @@ def _exporters() -> tuple[Rule, ...]:
         "cache": (9121, 9121),
         "messaging": (15692, 15692),
         "offerStore": (9145, 9145),
+        "backup": (9854, 9854),
     }
     rules = [Rule(tier, (9100, 9100), "monitoring", "node exporter scrape") for tier in (*HOST_TIERS, APP)]
     rules += [Rule(tier, ports, "monitoring", "service exporter scrape") for tier, ports in per_tier.items()]
@@ -81,6 +83,8 @@ RULES: tuple[Rule, ...] = (
     Rule("messaging", (AMQP_PORT, AMQP_PORT), APP, "app to RabbitMQ (AMQP)"),
     Rule("messaging", (4369, 4369), "messaging", "Erlang port mapper"),
     Rule("messaging", (25672, 25672), "messaging", "Erlang distribution (clustering)"),
+    Rule("database", (PGBACKREST_TLS_PORT, PGBACKREST_TLS_PORT), "backup", "pgBackRest backups from a standby"),
+    Rule("backup", (PGBACKREST_TLS_PORT, PGBACKREST_TLS_PORT), "database", "WAL archiving to the repository host"),
     Rule("offerStore", (3000, 3000), APP, "app to Aerospike"),
     Rule("offerStore", (3001, 3002), "offerStore", "Aerospike fabric and heartbeat"),
     Rule("monitoring", (OTLP_GRPC_PORT, OTLP_HTTP_PORT), APP, "OTLP traces to Jaeger"),

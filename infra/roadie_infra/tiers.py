@@ -33,8 +33,12 @@ CACHE = TierSpec("cache", "cache", 21, ("redis", "sentinel"), stateful=True)
 MESSAGING = TierSpec("messaging", "mq", 41, ("rabbitmq",), stateful=True)
 MONITORING = TierSpec("monitoring", "mon", 61, ("monitoring",), stateful=False)
 OFFER_STORE = TierSpec("offerStore", "aero", 91, ("aerospike",), stateful=True, instance_store=True)
+# pgBackRest's repository host, as in the lab: it runs the backups (from a standby) and receives
+# the members' WAL over pgBackRest's TLS; the repositories themselves are the S3 bucket, so the
+# host keeps nothing of record.
+BACKUP = TierSpec("backup", "backup", 81, ("backup_repo",), stateful=False)
 
-TIERS: tuple[TierSpec, ...] = (DATABASE, CACHE, MESSAGING, MONITORING, OFFER_STORE)
+TIERS: tuple[TierSpec, ...] = (DATABASE, CACHE, MESSAGING, MONITORING, OFFER_STORE, BACKUP)
 TIERS_BY_KEY: dict[str, TierSpec] = {tier.key: tier for tier in TIERS}
 
 # Instance families with local NVMe instance storage: Aerospike's hybrid storage writes to

@@ -3,11 +3,12 @@
 Give the primary stack first (prod), then its DR stack: their hosts land in `region1` and
 `region2` of one inventory. The lab's inventory is built by the same code from the lab's
 own stack output (roadie/lab/plan.py). Groups with no hosts in an environment (on AWS `app`
-and `lb` run on EKS and the ALB, `pg_lb` is an NLB, `backup_repo` is S3, `suppliers` are
-external) are present and empty, so plays that target them match nothing instead of failing.
+and `lb` run on EKS and the ALB, `pg_lb` is an NLB, `suppliers` are external) are present and
+empty, so plays that target them match nothing instead of failing.
 What the roles reach through those managed services comes from the stacks' `endpoints`:
 `roadie_pg_endpoint` and `roadie_app_endpoint` (region 1), `roadie_dr_pg_endpoint` and
-`roadie_dr_app_endpoint` (region 2, when the inventory has a DR region).
+`roadie_dr_app_endpoint` (region 2, when the inventory has a DR region). The stack that makes
+backups gives `roadie_backup_repository`: the S3 bucket of pgBackRest's repositories.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def build_inventory(stacks: Sequence[StackOutput]) -> dict[str, Any]:
                 # every client of it, testinfra and ad-hoc `ansible` included, must become root.
                 "ansible_become": True,
                 **endpoint_vars([endpoints for stack in stacks for endpoints in stack.endpoints]),
+                **backup_vars(stacks),
             },
             "children": children,
         }
@@ -98,6 +100,26 @@ def endpoint_vars(endpoints: Sequence[Endpoints]) -> dict[str, str]:
     if "roadie_pg_endpoint" not in found:
         raise InventoryError("no stack gives the endpoints of region 1")
     return found
+
+
+def backup_vars(stacks: Sequence[StackOutput]) -> dict[str, Any]:
+    """roadie_backup_repository (bucket, region, repo_path, archive_path) from the stack that
+    makes backups; none when no stack does (the lab: its repository host's own disk)."""
+    given = [stack.backup_repository for stack in stacks if stack.backup_repository is not None]
+    if len(given) > 1:
+        raise InventoryError("two stacks give a backup repository: pgBackRest has one per stanza")
+    if not given:
+        return {}
+    repository = given[0]
+    return {
+        "roadie_backup_repository": {
+            "bucket": repository.bucket,
+            "region": repository.region,
+            # pgBackRest's repo paths are absolute within the bucket: "repo/" -> "/repo".
+            "repo_path": "/" + repository.repo_prefix.strip("/"),
+            "archive_path": "/" + repository.archive_prefix.strip("/"),
+        }
+    }
 
 
 def host_groups(inventory: Mapping[str, Any]) -> dict[str, set[str]]:

@@ -30,6 +30,16 @@ REQUIRED_ONLY_ON: dict[tuple[str, str], str] = {
     ("pgbackrest", "pgbackrest_repo_cipher_pass"): "backup_repo",
     ("pgbackrest", "pgbackrest_exporter_db_password"): "backup_repo",
     ("pgbackrest", "pgbackrest_pg_superuser_password"): "all:!backup_repo",
+    ("pgbackrest", "pgbackrest_repo_s3_bucket"): "backup_repo",
+    ("pgbackrest", "pgbackrest_archive_repo_s3_bucket"): "backup_repo",
+}
+
+# Options a role needs only in one mode (its validation tasks check them then):
+# (role, option) -> (the option that sets the mode, the value that needs it), on the hosts of
+# REQUIRED_ONLY_ON. pgbackrest: an s3 repository needs its bucket (on the repository host).
+REQUIRED_WHEN: dict[tuple[str, str], tuple[str, Any]] = {
+    ("pgbackrest", "pgbackrest_repo_s3_bucket"): ("pgbackrest_repo_type", "s3"),
+    ("pgbackrest", "pgbackrest_archive_repo_s3_bucket"): ("pgbackrest_archive_repo_type", "s3"),
 }
 
 
@@ -63,9 +73,22 @@ def host_role_problems(resolver: Resolver, host: str, role: str, play_hosts: lis
     # Ansible's own check at a role's start (validate_argument_spec): types, choices, required.
     result = ArgumentSpecValidator(_unrendered(options, set(rendered) - set(values))).validate(values)
     problems += [f"{host} {role}: {message}" for message in result.error_messages]
-    return problems + [
+    problems += [
         f"{host} {role}: required {name} is given by no inventory, shared group_vars or vault (only its empty default)"
         for name in _left_empty(resolver, host, role, options)
+    ]
+    return problems + _missing_for_mode(resolver, host, role, values)
+
+
+def _missing_for_mode(resolver: Resolver, host: str, role: str, values: Mapping[str, Any]) -> list[str]:
+    """REQUIRED_WHEN options left empty although their mode is on for this host."""
+    return [
+        f"{host} {role}: {option} is empty although {switch} is {wanted!r}"
+        for (owner, option), (switch, wanted) in REQUIRED_WHEN.items()
+        if owner == role
+        and values.get(switch) == wanted
+        and values.get(option) in ("", None)
+        and host in resolver.hosts(REQUIRED_ONLY_ON.get((role, option), "all"))
     ]
 
 

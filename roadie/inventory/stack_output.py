@@ -41,12 +41,24 @@ class Endpoints:
 
 
 @dataclass(frozen=True)
+class BackupRepository:
+    """The S3 bucket of pgBackRest's repositories: backups under one prefix, yearly archives
+    under the other (the prefixes the bucket's lifecycle rules are written for)."""
+
+    bucket: str
+    region: str
+    repo_prefix: str
+    archive_prefix: str
+
+
+@dataclass(frozen=True)
 class StackOutput:
     environment: str
     vpc_cidr: str
     ansible_user: str
     hosts: tuple[HostRecord, ...]
     endpoints: tuple[Endpoints, ...]
+    backup_repository: BackupRepository | None = None
 
 
 def load_stack_output(path: Path) -> StackOutput:
@@ -76,6 +88,22 @@ def parse_stack_output(data: Any) -> StackOutput:
         ansible_user=_text(data, "ansible_user", "outputs"),
         hosts=tuple(_host(entry, index) for index, entry in enumerate(hosts)),
         endpoints=_endpoints(data.get("endpoints")),
+        backup_repository=_backup_repository(data.get("backup_repository")),
+    )
+
+
+def _backup_repository(entry: Any) -> BackupRepository | None:
+    """The optional `backup_repository` output (stacks that make backups; dr has none)."""
+    if entry is None:
+        return None
+    where = "output 'backup_repository'"
+    if not isinstance(entry, Mapping):
+        raise InventoryError(f"{where} is not an object")
+    return BackupRepository(
+        bucket=_text(entry, "bucket", where),
+        region=_text(entry, "region", where),
+        repo_prefix=_text(entry, "repo_prefix", where),
+        archive_prefix=_text(entry, "archive_prefix", where),
     )
 
 

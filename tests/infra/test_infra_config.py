@@ -12,6 +12,9 @@ from tests.infra.infra_harness import stack_config
 ENVIRONMENTS = ("dev", "staging", "prod", "dr")
 
 
+BACKUP_HOST = {"count": 1, "instanceType": "m6i.large", "volumeGiB": 600}
+
+
 def with_changes(env: str, **changes: object) -> dict[str, str | None]:
     """The stack's config with some keys replaced (None removes a key); `a__b` is `roadie:a.b`."""
     raw: dict[str, str | None] = dict(stack_config(env))
@@ -119,6 +122,10 @@ def test_dr_region_differs_from_primary():
             "roadie:hosts.cache.count",
         ),
         ("dr", {"hosts__messaging": {"count": 0, "instanceType": "m6i.large"}}, "roadie:hosts.messaging.count"),
+        # pgBackRest: exactly one repository host where backups are made, none in dr.
+        ("prod", {"hosts__backup": {**BACKUP_HOST, "count": 0}}, "roadie:hosts.backup.count"),
+        ("prod", {"hosts__backup": {**BACKUP_HOST, "count": 2}}, "roadie:hosts.backup.count"),
+        ("dr", {"hosts__backup": BACKUP_HOST}, "roadie:hosts.backup.count"),
         ("dev", {"backups__retentionDays": 30}, "roadie:backups.retentionDays"),
         ("dev", {"backups__archiveRetentionDays": 90}, "roadie:backups.archiveRetentionDays"),
         ("prod", {"backups__replicaRegion": None}, "roadie:backups.replicaRegion"),

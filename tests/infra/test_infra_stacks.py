@@ -239,3 +239,13 @@ def test_sample_stack_outputs_are_what_the_program_exports(env):
     # must not drift from the program's real `hosts` output.
     sample = json.loads((SAMPLES / f"{env}-stack-output.json").read_text())
     assert sample == json.loads(json.dumps(shipped_stack(env).outputs))
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_only_the_backup_host_may_write_the_backup_bucket(env):
+    # pgBackRest's repository host writes both repositories; the members' WAL goes through it.
+    policies = {p.name: p for p in shipped_stack(env).of_type("aws:iam/rolePolicy:RolePolicy")}
+    assert "backup-access" in policies, sorted(policies)
+    assert not any(name.startswith("database") for name in policies), sorted(policies)
+    (backup,) = [i for i in shipped_stack(env).of_type(INSTANCE) if i.inputs["tags"]["roadie:tier"] == "backup"]
+    assert backup.inputs["tags"]["roadie:roles"] == "backup_repo"

@@ -63,13 +63,13 @@ def test_every_host_is_in_exactly_one_az_group_with_matching_vars():
         assert len(homes) == 1, host
         variables = groups[homes[0]]["hosts"][host]
         assert (variables["roadie_region"], variables["roadie_az"]) == parse_az_group(homes[0])
-    assert len(hosts) == 17  # 14 prod hosts + db-dr, cache-dr, mq-dr
+    assert len(hosts) == 18  # 15 prod hosts (backup-1 among them) + db-dr, cache-dr, mq-dr
 
 
 def test_addresses_are_unique_and_private():
     groups = groups_of(generated())
     addresses = [v["roadie_address"] for name in AZ_GROUPS for v in (groups[name].get("hosts") or {}).values()]
-    assert len(addresses) == len(set(addresses)) == 17
+    assert len(addresses) == len(set(addresses)) == 18
     assert all(address.startswith(("10.10.", "10.11.")) for address in addresses)
 
 
@@ -85,7 +85,9 @@ def test_service_groups_follow_the_roles():
     assert dr["rabbitmq_dr"] == ["mq-dr"]
     assert members["aerospike"] == ["aero-1", "aero-2", "aero-3"]
     # Managed services in the cloud: present and empty.
-    assert members["app"] == members["lb"] == members["pg_lb"] == members["backup_repo"] == []
+    # pgBackRest's repository host is an EC2 host writing to S3, as the lab's backup host writes to its disk.
+    assert members["backup_repo"] == ["backup-1"]
+    assert members["app"] == members["lb"] == members["pg_lb"] == []
 
 
 def test_all_vars():
@@ -100,6 +102,13 @@ def test_all_vars():
         "roadie_app_endpoint": "lb-alb.elb.amazonaws.com",
         "roadie_dr_pg_endpoint": "database-nlb.elb.amazonaws.com",
         "roadie_dr_app_endpoint": "lb-alb.elb.amazonaws.com",
+        # prod's backup bucket; the prefixes its lifecycle rules are written for.
+        "roadie_backup_repository": {
+            "bucket": "backups-bucket",
+            "region": "eu-west-1",
+            "repo_path": "/repo",
+            "archive_path": "/archive",
+        },
     }
 
 

@@ -69,7 +69,7 @@ def test_ansible_loads_the_aws_inventory_with_the_vault(aws):
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
     hostvars = json.loads(listed.stdout)["_meta"]["hostvars"]
-    assert len(hostvars) == 17
+    assert len(hostvars) == 18
     # The vault decrypted: every secret the shared group_vars map is there.
     assert set(hostvars["db-1"]["roadie_secrets"]) == set(SECRET_NAMES)
     assert hostvars["db-dr"]["roadie_pg_endpoint"] == "database-nlb.elb.amazonaws.com"
