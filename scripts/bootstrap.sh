@@ -10,33 +10,16 @@ python=${PYTHON:-python3}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# shellcheck source=lib/debian-packages.sh
+. "$here/scripts/lib/debian-packages.sh"
+
 install_debian_packages() {
-  local wanted missing=()
+  local wanted
   mapfile -t wanted < <(grep -Ev '^\s*(#|$)' "$here/scripts/debian-packages.txt")
-  for pkg in "${wanted[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    log "Debian packages: all ${#wanted[@]} present"
-    return
-  fi
-  log "Debian packages: installing ${missing[*]}"
-  # Distro services must not start: the lab runs its own instances on loopback addresses.
-  # policy-rc.d is the Debian mechanism for that; remove it afterwards only if we created it.
-  local created_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 0755 /usr/sbin/policy-rc.d
-    created_policy=1
-  fi
   # Debian's postgresql-common would otherwise create and start a "main" cluster.
   mkdir -p /etc/postgresql-common/createcluster.d
   echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/roadie.conf
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  [ "$created_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
-  log "Debian packages: done"
+  ensure_debian_packages "Debian packages" "${wanted[@]}"
 }
 
 install_venv() {

@@ -20,29 +20,12 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 [ "$(id -u)" -eq 0 ] || { echo "error: building images needs root (podman's rootful store)" >&2; exit 1; }
 [ -x "$python" ] || { echo "error: no venv at $here/.venv: run 'make bootstrap' first" >&2; exit 1; }
 
+# shellcheck source=lib/debian-packages.sh
+. "$here/scripts/lib/debian-packages.sh"
+
+# crun is not wanted: it refuses this machine's hybrid cgroups; runc is the runtime.
 install_packages() {
-  local missing=()
-  for pkg in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    log "podman, buildah, runc: present"
-    return
-  fi
-  log "installing ${missing[*]}"
-  # podman's package enables podman.socket; nothing here needs the API service running.
-  local created_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 0755 /usr/sbin/policy-rc.d
-    created_policy=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # crun is not wanted: it refuses this machine's hybrid cgroups; runc is the runtime.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  [ "$created_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
-  return 0
+  ensure_debian_packages "podman, buildah, runc" "${packages[@]}"
 }
 
 # What this machine needs from podman (measured): crun refuses hybrid cgroups ("cgroups in

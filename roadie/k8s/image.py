@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from roadie.errors import RoadieError
+from roadie.lab.image import proc_mounted
 from roadie.lab.wheelhouse import build_roadie_wheel
 from roadie.paths import project_root
 
@@ -246,7 +247,7 @@ def _slim_and_update(rootfs: Path, log: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     shutil.copy2("/etc/resolv.conf", rootfs / "etc/resolv.conf")
-    with _mounted_proc(rootfs):
+    with proc_mounted(rootfs):
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LANG": "C.UTF-8"}
         _run(["chroot", str(rootfs), "apt-get", "update", "-q"], log, env)
         _run(["chroot", str(rootfs), "apt-get", "dist-upgrade", "-y", "-q"], log, env)
@@ -272,17 +273,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink()
-
-
-@contextmanager
-def _mounted_proc(rootfs: Path) -> Iterator[None]:
-    """Maintainer scripts read /proc: mounted for the upgrade only."""
-    proc = rootfs / "proc"
-    subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", "-l", str(proc)], check=False)
 
 
 def _run(argv: list[str], log: Path, env: dict[str, str] | None = None) -> None:

@@ -131,7 +131,7 @@ def _build(spec: ImageSpec, progress: Callable[[str], None]) -> Image:
         )
         _prepare(rootfs)
         progress(f"installing {len(spec.role_packages)} packages the roles use into the image")
-        with _proc_mounted(rootfs):
+        with proc_mounted(rootfs):
             _chroot(rootfs, ["apt-get", "install", "-y", "-q", "--no-install-recommends", *spec.role_packages], out)
         _disable_units(rootfs, spec.enabled_units, out)
         _add_deploy_user(rootfs, out)
@@ -188,8 +188,9 @@ def _strip_identity(rootfs: Path) -> None:
 
 
 @contextmanager
-def _proc_mounted(rootfs: Path) -> Iterator[None]:
-    """Some maintainer scripts read /proc; mount it for the install only."""
+def proc_mounted(rootfs: Path) -> Iterator[None]:
+    """Some maintainer scripts read /proc; mount it into a root filesystem being built, for the
+    install only (the lab's base image and the app image's base)."""
     proc = rootfs / "proc"
     subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=True)
     try:

@@ -26,11 +26,14 @@ def dr_lab(lab, running_hosts):
 
 
 def region1_back(lab):
-    """Every program of every region-1 host runs again (the lab as other tests expect it)."""
+    """Every enabled service of every region-1 host runs again (the lab as other tests expect it)."""
     for host in lab.hosts:
         if host.region == 1 and hosts.is_created(host):
-            states = hosts.programs(host)
-            if not hosts.is_powered_on(host) or any(p.state != "RUNNING" for p in states):
+            if not hosts.is_powered_on(host):
+                return False
+            enabled = {str(m["name"]) for m in hosts.manifests(host) if m.get("enabled", True)}
+            states = {state.name: state.state for state in hosts.services(host)}
+            if any(states.get(name) != "RUNNING" for name in enabled):
                 return False
     return True
 
