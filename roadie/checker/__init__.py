@@ -1,0 +1,1 @@
+"""Checkers over a drill's history: pure functions, no lab. See `drill.check_drill`."""
