@@ -18,6 +18,8 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
+from roadie.checker.history import READ, WRITE, Completion, Op, OpValue
+from roadie.drills.outcomes import NotSent, Refused, outcome
 from roadie.drills.records import Journal, Request
 
 REQUEST_TIMEOUT = 2.0
@@ -51,12 +53,28 @@ class PgTarget:
             application_name="roadie-drill",
         )
 
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+async def _connect(target: PgTarget) -> psycopg.AsyncConnection:
+    """A new autocommit connection; failing to connect means the request was never sent."""
+    try:
+        return await psycopg.AsyncConnection.connect(target.conninfo(), autocommit=True)
+    except psycopg.Error as exc:
+        raise NotSent(f"cannot connect to {target.endpoint}: {_short(exc)}") from exc
+
 
 class Probe(ABC):
-    """One kind of client request, repeated; subclasses do one request in `attempt`."""
+    """One kind of client request, repeated; subclasses do one request in `attempt`.
+
+    Every request is journalled twice: as a latency record (`Request`), and as an operation of
+    the history (invocation, then `ok`, `fail` or `info`, see roadie/drills/outcomes.py)."""
 
     name: str = "probe"
     kind: str = "write"
+    f: str = WRITE
 
     def __init__(self, journal: Journal, interval: float) -> None:
         self.journal = journal
@@ -64,28 +82,55 @@ class Probe(ABC):
         self.acked: list[str] = []
         self.counter = 0
 
+    @property
+    def workload(self) -> str:
+        """What the probe exercises; probes racing for the same data share one."""
+        return self.name
+
+    @property
+    def node(self) -> str:
+        """The endpoint the probe talks to (for the history)."""
+        return ""
+
+    def invocation(self, key: str) -> OpValue:
+        """What one request is about, known before it is sent."""
+        return OpValue(key=key)
+
     async def run(self, stop: asyncio.Event, deadline: float) -> None:
         while not stop.is_set() and time.time() < deadline:
-            started = time.time()
+            started, invoked = time.time(), time.monotonic()
             key = f"{self.name}-{self.counter}"
             self.counter += 1
+            value = self.invocation(key)
+            self.journal.op(Op(self.name, self.workload, self.f, "invoke", invoked, self.node, value=value))
             try:
-                await asyncio.wait_for(self.attempt(key), REQUEST_TIMEOUT)
+                answered = await asyncio.wait_for(self.attempt(key), REQUEST_TIMEOUT)
+            except Refused as exc:
+                # A correct "no": the service worked, the operation was not applied.
+                self._complete(value, "fail", invoked, _short(exc))
+                self.journal.request(Request(self.name, self.kind, started, time.time() - started, True, key))
             except Exception as exc:
                 await self.reset()
+                self._complete(value, outcome(exc), invoked, _short(exc))
                 self.journal.request(
                     Request(self.name, self.kind, started, time.time() - started, False, key, _short(exc))
                 )
             else:
                 if self.kind == "write":
                     self.acked.append(key)
+                self._complete(answered or value, "ok", invoked)
                 self.journal.request(Request(self.name, self.kind, started, time.time() - started, True, key))
             await asyncio.sleep(max(0.0, self.interval - (time.time() - started)))
         await self.reset()
 
+    def _complete(self, value: OpValue, completion: Completion, invoked: float, error: str = "") -> None:
+        now = time.monotonic()
+        self.journal.op(Op(self.name, self.workload, self.f, completion, now, self.node, now - invoked, value, error))
+
     @abstractmethod
-    async def attempt(self, key: str) -> None:
-        """Do one request; raise on any failure."""
+    async def attempt(self, key: str) -> OpValue | None:
+        """Do one request; raise on any failure (`Refused` for a correct refusal, `NotSent` when
+        nothing was sent). Return what the answer adds to the invocation's value, if anything."""
 
     async def reset(self) -> None:  # noqa: B027 - optional hook
         """Drop connections after a failure so the next attempt reconnects."""
@@ -104,9 +149,13 @@ class PgWriteProbe(Probe):
         self.run_id = run_id
         self.conn: psycopg.AsyncConnection | None = None
 
+    @property
+    def node(self) -> str:
+        return self.target.endpoint
+
     async def attempt(self, key: str) -> None:
         if self.conn is None:
-            self.conn = await psycopg.AsyncConnection.connect(self.target.conninfo(), autocommit=True)
+            self.conn = await _connect(self.target)
         await self.conn.execute(
             f"insert into {PROBE_TABLE} (run_id, key) values (%s, %s)",
             (self.run_id, f"{self.run_id}:{key}"),
@@ -123,15 +172,20 @@ class PgReadProbe(Probe):
 
     name = "db-read"
     kind = "read"
+    f = READ
 
     def __init__(self, journal: Journal, interval: float, target: PgTarget) -> None:
         super().__init__(journal, interval)
         self.target = target
         self.conn: psycopg.AsyncConnection | None = None
 
+    @property
+    def node(self) -> str:
+        return self.target.endpoint
+
     async def attempt(self, key: str) -> None:
         if self.conn is None:
-            self.conn = await psycopg.AsyncConnection.connect(self.target.conninfo(), autocommit=True)
+            self.conn = await _connect(self.target)
         await (await self.conn.execute("select count(*) from pg_stat_activity")).fetchone()
 
     async def reset(self) -> None:
@@ -171,6 +225,11 @@ class RedisWriteProbe(Probe):
         )
         self.master: aioredis.Redis = self.sentinel.master_for("roadie")
 
+    @property
+    def node(self) -> str:
+        address = getattr(self.master.connection_pool, "master_address", None)  # set once Sentinel answered
+        return f"{address[0]}:{address[1]}" if address else "unknown master"
+
     async def attempt(self, key: str) -> None:
         async with self.master.pipeline(transaction=False) as pipe:
             pipe.set(f"drill:{self.run_id}:{key}", "1", ex=3600)
@@ -196,6 +255,7 @@ class HttpProbe(Probe):
     """GETs a URL through the app load balancer."""
 
     kind = "read"
+    f = READ
 
     def __init__(self, journal: Journal, interval: float, url: str, name: str = "http-read") -> None:
         super().__init__(journal, interval)
@@ -204,6 +264,10 @@ class HttpProbe(Probe):
         self.name = name
         self.url = url
         self.client = httpx.AsyncClient(timeout=REQUEST_TIMEOUT)
+
+    @property
+    def node(self) -> str:
+        return self.url
 
     async def attempt(self, key: str) -> None:
         response = await self.client.get(self.url)
@@ -279,9 +343,16 @@ class AmqpPublishProbe(Probe):
         channel.queue_declare(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
         return channel
 
+    @property
+    def node(self) -> str:
+        return self.connected_to
+
     def _publish(self, key: str) -> None:
         if self.channel is None:
-            self.channel = self.connect()
+            try:
+                self.channel = self.connect()
+            except Exception as exc:  # nothing was published before the channel was ready
+                raise NotSent(_short(exc)) from exc
         self.channel.basic_publish(  # type: ignore[attr-defined]
             "", self.queue, key.encode(), self.pika.BasicProperties(delivery_mode=2), mandatory=True
         )

@@ -2,6 +2,7 @@
 promises checked in the database afterwards — no seat sold twice, no confirmed booking lost."""
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,8 @@ import httpx
 import psycopg
 import yaml
 
+from roadie.checker.history import BOOK, READ, OpValue
+from roadie.drills.outcomes import Refused
 from roadie.drills.probes import REQUEST_TIMEOUT, PgTarget, Probe
 from roadie.drills.records import Journal
 from roadie.errors import RoadieError
@@ -18,16 +21,21 @@ from roadie.lab.inventory import Lab
 EVENT_SECTORS = 4
 EVENT_ROWS = 30
 EVENT_SEATS_PER_ROW = 40
+# The workload the racing buyers share.
+BOOKINGS = "bookings"
 
 
 class BookingProbe(Probe):
     """Buys one seat per request with an Idempotency-Key, walking the event's seats in order.
 
     Two of these walk the same seats at the same pace, so they race for every seat: one
-    must get 201 and the other 409. A 409 is a correct answer, not an error.
+    must get 201 and the other 409. A 409 is a correct answer, not an error (in the history,
+    a `fail`: definitely not applied). Both buyers are one workload, "bookings": together they
+    must sell every seat once.
     """
 
     kind = "write"
+    f = BOOK
 
     def __init__(
         self, journal: Journal, interval: float, *, base_url: str, event_id: int, seats: list[int], name: str
@@ -39,19 +47,35 @@ class BookingProbe(Probe):
         self.client = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
         self.bookings: list[int] = []
         self.conflicts = 0
+        self.base_url = base_url
 
-    async def attempt(self, key: str) -> None:
+    @property
+    def workload(self) -> str:
+        return BOOKINGS
+
+    @property
+    def node(self) -> str:
+        return self.base_url
+
+    def invocation(self, key: str) -> OpValue:
+        # Run calls this once per request, just before `attempt`, with the counter already moved on.
         seat = self.seats[self.counter % len(self.seats)]
+        return OpValue(key=key, seats=(seat,), idempotency_key=f"{self.name}-{self.event_id}-{key}")
+
+    async def attempt(self, key: str) -> OpValue:
+        request = self.invocation(key)
         response = await self.client.post(
             "/v1/bookings",
-            json={"event_id": self.event_id, "seat_ids": [seat], "customer": self.name},
-            headers={"Idempotency-Key": f"{self.name}-{self.event_id}-{key}"},
+            json={"event_id": self.event_id, "seat_ids": list(request.seats), "customer": self.name},
+            headers={"Idempotency-Key": request.idempotency_key},
         )
         if response.status_code == 409:
             self.conflicts += 1
-            return
+            raise Refused(f"409 for seat {request.seats[0]}")
         response.raise_for_status()
-        self.bookings.append(int(response.json()["id"]))
+        booking = int(response.json()["id"])
+        self.bookings.append(booking)
+        return replace(request, booking=booking)
 
     @property
     def acked_count(self) -> int:
@@ -63,6 +87,7 @@ class AppReadProbe(Probe):
 
     name = "app-read"
     kind = "read"
+    f = READ
 
     def __init__(self, journal: Journal, interval: float, *, base_url: str, event_id: int) -> None:
         super().__init__(journal, interval)

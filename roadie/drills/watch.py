@@ -14,6 +14,7 @@ import httpx
 import psycopg
 import redis.asyncio as aioredis
 
+from roadie.checker.history import MemberState, Sample
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import NO_RETRY, PgTarget
 from roadie.drills.records import Journal
@@ -21,6 +22,22 @@ from roadie.lab.haproxy import up_servers
 
 SAMPLE_INTERVAL = 0.25
 FENCE_TABLE = "drill_fence"
+MEMBER_TIMEOUT_S = 0.8
+# SQLSTATE classes of a member that is up but refuses writes: 25 read-only transaction,
+# 57 shutting down / starting up / terminated by the administrator, 08 connection failure.
+NOT_WRITABLE_SQLSTATE_CLASSES = ("25", "57", "08")
+# libpq's messages for a server that cannot be reached or is not accepting connections yet.
+NOT_WRITABLE_CONNECTION_ERRORS = (
+    "connection refused",
+    "timeout expired",
+    "no route to host",
+    "network is unreachable",
+    "server closed the connection unexpectedly",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+)
 
 
 class Watcher(ABC):
@@ -82,7 +99,9 @@ class WritablePrimariesWatcher(Watcher):
     """Which members acknowledge a write when written to directly: the split-brain check.
 
     A replica refuses at once (read-only); a primary that lost its synchronous standby
-    or its lock never acknowledges; only a real primary answers.
+    or its lock never acknowledges; only a real primary answers. Every member's state in every
+    round goes to the journal's samples (writable, not writable, unknown: see `member_state`),
+    which the split-brain checker judges; the event value is the writable members.
     """
 
     source = "postgres"
@@ -97,35 +116,57 @@ class WritablePrimariesWatcher(Watcher):
         self.max_writable = 0
 
     async def sample(self) -> Hashable:
+        at = time.monotonic()
         results = await asyncio.gather(*(self._try_write(name) for name in self.targets))
-        writable = tuple(sorted(name for name, ok in zip(self.targets, results, strict=True) if ok))
+        self.journal.sample(
+            [Sample(at, name, state, error) for name, (state, error) in zip(self.targets, results, strict=True)]
+        )
+        writable = tuple(
+            sorted(name for name, (state, _) in zip(self.targets, results, strict=True) if state == "writable")
+        )
         self.max_writable = max(self.max_writable, len(writable))
         return writable
 
-    async def _try_write(self, name: str) -> bool:
+    async def _try_write(self, name: str) -> tuple[MemberState, str]:
         try:
-            conn = self.conns.get(name)
-            if conn is None:
-                conn = await asyncio.wait_for(
-                    psycopg.AsyncConnection.connect(self.targets[name].conninfo(), autocommit=True), 0.7
-                )
-                self.conns[name] = conn
-            await asyncio.wait_for(
-                conn.execute(f"insert into {FENCE_TABLE} (member) values (%s)", (name,)),
-                0.7,
-            )
-        except Exception:
+            # One budget for connecting and writing keeps a round inside the watcher's 1 s.
+            await asyncio.wait_for(self._write(name), MEMBER_TIMEOUT_S)
+        except Exception as exc:
             stale = self.conns.pop(name, None)
             if stale is not None:
                 with contextlib.suppress(Exception):  # the connection is already broken
                     await asyncio.wait_for(stale.close(), 0.3)
-            return False
-        return True
+            return member_state(exc), f"{type(exc).__name__}: {exc}"[:160]
+        return "writable", ""
+
+    async def _write(self, name: str) -> None:
+        conn = self.conns.get(name)
+        if conn is None:
+            conn = await psycopg.AsyncConnection.connect(self.targets[name].conninfo(), autocommit=True)
+            self.conns[name] = conn
+        await conn.execute(f"insert into {FENCE_TABLE} (member) values (%s)", (name,))
 
     async def close(self) -> None:
         for conn in self.conns.values():
             with contextlib.suppress(Exception):  # best effort at the end of a drill
                 await asyncio.wait_for(conn.close(), 0.5)
+
+
+def member_state(exc: BaseException) -> MemberState:
+    """What a failed write tells about a member. `not writable` only for the answers a fenced,
+    stopped or unreachable member gives: no answer in time (a primary waiting for a synchronous
+    standby it lost, a frozen or cut-off host), a refused or lost connection, read-only, shutting
+    down or starting up. Anything else (a wrong password, a missing table, a bug) says nothing
+    about the member: `unknown`, never "not writable", or a blind sampler would pass."""
+    if isinstance(exc, TimeoutError):
+        return "not writable"
+    if not isinstance(exc, psycopg.Error):
+        return "unknown"
+    if exc.sqlstate is not None:
+        return "not writable" if exc.sqlstate[:2] in NOT_WRITABLE_SQLSTATE_CLASSES else "unknown"
+    # libpq reports connection failures without an SQLSTATE; its wording is all there is.
+    text = str(exc).lower()
+    return "not writable" if any(phrase in text for phrase in NOT_WRITABLE_CONNECTION_ERRORS) else "unknown"
 
 
 class SentinelMasterWatcher(Watcher):
