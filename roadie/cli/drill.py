@@ -9,6 +9,7 @@ from rich.table import Table
 
 from roadie.console import console
 from roadie.drills import catalog, runner
+from roadie.drills.results import NOT_MEASURED
 from roadie.errors import RoadieError
 from roadie.lab.inventory import load_lab
 from roadie.paths import project_root
@@ -100,29 +101,42 @@ SUMMARY_COLUMNS = (
     "acked lost",
     "sold twice",
     "max primaries",
+    "ok/fail/info",
+    "checker",
     "alerts fired",
     "goals",
 )
 
 
 def summary_row(r: dict) -> list[str]:
-    """One drill's line of the summary: measured times, the invariants, the goals' verdict."""
+    """One drill's line of the summary: measured times, the invariants, the checker's verdict
+    and the goals' verdict. A figure the drill did not measure reads "not measured"."""
     detection = [v for v in r["detection_s"].values() if v is not None]
     measured = r["measured"]
+    operations = r["checker"]["operations"]
+    writes_back = measured["writes back after fault"]
     return [
         r["drill"],
         ",".join(r["target"]),
         f"{min(detection):.2f}" if detection else "-",
-        _fmt(measured["writes back after fault"]),
+        "not recovered" if r["recovered_s"] is None else _fmt(writes_back),
         _fmt(measured["write gap"]),
         _fmt(measured["longest read outage"]),
-        str(measured["app client errors"]),
+        _count(measured["app client errors"]),
         str(measured["acknowledged writes lost"]),
         str(measured.get("seats sold twice", "-")),
         str(next(c["value"] for c in r["checks"] if c["name"] == "most writable primaries at once")),
+        f"{operations['ok']}/{operations['fail']}/{operations['info']}",
+        _checker(r["checker"]),
         _alerts_fired(r.get("alerts")),
         "met" if r["passed"] else "MISSED",
     ]
+
+
+def _checker(checker: dict) -> str:
+    """ "valid", or the kinds of anomaly the checker found."""
+    kinds = sorted({a["kind"] for v in checker["verdicts"] for a in v["anomalies"]})
+    return "valid" if checker["valid"] else "; ".join(kinds)
 
 
 def summary_markdown(results: list[dict], failed: dict[str, str]) -> str:
@@ -155,4 +169,8 @@ def _print_summary(results: list[dict]) -> None:
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return NOT_MEASURED if value is None else f"{value:.2f}"
+
+
+def _count(value: int | None) -> str:
+    return NOT_MEASURED if value is None else str(value)

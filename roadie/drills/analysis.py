@@ -97,12 +97,3 @@ def first_departure(journal: Journal, source: str, what: str, fault_at: float) -
 
 def seconds_after(event: Event | None, fault_at: float) -> float | None:
     return None if event is None else round(event.at - fault_at, 3)
-
-
-def max_writable_primaries(journal: Journal) -> int:
-    counts = [
-        len(e.detail["value"])
-        for e in journal.events
-        if e.source == "postgres" and e.what == "writable" and isinstance(e.detail.get("value"), tuple)
-    ]
-    return max(counts, default=0)

@@ -55,8 +55,6 @@ class Drill(ABC):
     name = "drill"
     description = ""
     goals: tuple[Goal, ...] = ()
-    # Writes whose loss the drill tolerates (acknowledged writes lost); 0 for in-region faults.
-    max_lost_writes = 0
 
     def probes(self, ctx: DrillContext) -> list[Probe]:
         probes: list[Probe] = [

@@ -11,6 +11,9 @@ matplotlib.use("Agg")  # no display: render straight to PNG
 import matplotlib.pyplot as plt
 
 from roadie.drills.records import Journal
+from roadie.drills.results import NOT_MEASURED
+
+ANOMALIES_SHOWN = 10
 
 
 def write_report(directory: Path, result: dict[str, Any], journal: Journal) -> Path:
@@ -38,7 +41,9 @@ def _markdown(result: dict[str, Any]) -> str:
     ]
     for check in result["checks"]:
         met = "yes" if check["met"] else ("no" if check["met"] is False else "n/a")
-        lines.append(f"| {check['name']} | {check['value']} | {check['goal']} | {met} |")
+        value = NOT_MEASURED if check["value"] is None else check["value"]
+        lines.append(f"| {check['name']} | {value} | {check['goal']} | {met} |")
+    lines += _checker_markdown(result["checker"])
     lines += [
         "",
         "## Probes",
@@ -57,6 +62,29 @@ def _markdown(result: dict[str, Any]) -> str:
         lines.append(f"- t={event['t']:+.2f}s {event['source']} {event['what']}: {event['value']}")
     lines += ["", "![timeline](timeline.png)", ""]
     return "\n".join(lines)
+
+
+def _checker_markdown(checker: dict[str, Any]) -> list[str]:
+    """Each checker's verdict over the history, then the anomalies it found (the first few of
+    each: report.json has them all)."""
+    operations = checker["operations"]
+    lines = [
+        "",
+        f"## Checker: {'valid' if checker['valid'] else 'ANOMALIES FOUND'}",
+        "",
+        f"Write operations: {operations['ok']} ok, {operations['fail']} fail (not applied), "
+        f"{operations['info']} info (outcome unknown).",
+        "",
+        "| checker | workload | verdict | summary |",
+        "|---|---|---|---|",
+    ]
+    for verdict in checker["verdicts"]:
+        shown = "valid" if verdict["valid"] else f"{len(verdict['anomalies'])} anomalies"
+        lines.append(f"| {verdict['checker']} | {verdict['workload']} | {shown} | {verdict['summary']} |")
+    for verdict in checker["verdicts"]:
+        for anomaly in verdict["anomalies"][:ANOMALIES_SHOWN]:
+            lines.append(f"- {verdict['checker']} ({verdict['workload']}): {anomaly['kind']}: {anomaly['detail']}")
+    return lines
 
 
 def _alerts_markdown(alerts: dict[str, Any] | None) -> list[str]:

@@ -4,13 +4,13 @@ promises checked in the database afterwards — no seat sold twice, no confirmed
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import psycopg
 import yaml
 
 from roadie.checker.history import BOOK, READ, OpValue
+from roadie.checker.seats import LiveBooking
 from roadie.drills.outcomes import Refused
 from roadie.drills.probes import REQUEST_TIMEOUT, PgTarget, Probe
 from roadie.drills.records import Journal
@@ -134,20 +134,24 @@ def shard_databases(lab: Lab) -> list[str]:
     raise RoadieError("the app is not deployed: no app host has an app service")
 
 
-def check_bookings(primary: PgTarget, databases: list[str], confirmed: list[int]) -> dict[str, Any]:
-    """Seats sold twice, and acknowledged bookings that are not confirmed in the database."""
-    sold_twice = 0
-    found: set[int] = set()
+def read_bookings(
+    primary: PgTarget, databases: list[str], event_id: int
+) -> tuple[frozenset[str], tuple[LiveBooking, ...]]:
+    """The event's confirmed bookings in every shard: their Idempotency-Keys (the set checker's
+    elements) and the seats each still holds (the per-seat checker's final state)."""
+    keys: set[str] = set()
+    live: list[LiveBooking] = []
     for database in databases:
         target = PgTarget(primary.host, primary.port, primary.user, primary.password, database)
         with psycopg.connect(target.conninfo()) as conn:
-            sold_twice += conn.execute(
-                "select count(*) from (select bi.ticket_id from booking_items bi join bookings b"
-                " on b.id = bi.booking_id where not bi.released and b.status = 'confirmed'"
-                " group by bi.ticket_id having count(*) > 1) doubles"
-            ).fetchone()[0]
             rows = conn.execute(
-                "select id from bookings where id = any(%s) and status = 'confirmed'", (confirmed,)
+                "select b.id, b.idempotency_key,"
+                " coalesce(array_agg(bi.ticket_id) filter (where not bi.released), '{}')"
+                " from bookings b left join booking_items bi on bi.booking_id = b.id"
+                " where b.event_id = %s and b.status = 'confirmed' group by b.id, b.idempotency_key",
+                (event_id,),
             ).fetchall()
-            found.update(r[0] for r in rows)
-    return {"seats sold twice": sold_twice, "acknowledged bookings lost": len(set(confirmed) - found)}
+        for booking, key, seats in rows:
+            keys.add(key)
+            live.append(LiveBooking(int(booking), tuple(int(s) for s in seats)))
+    return frozenset(keys), tuple(live)

@@ -7,7 +7,7 @@ from chaoslib.types import Configuration, Secrets
 
 from roadie.chaos.context import DAMAGE
 from roadie.chaos.workload import background
-from roadie.drills import runner
+from roadie.drills import finals
 from roadie.drills.analysis import by_probe, summarize_probe
 from roadie.drills.records import Request
 from roadie.errors import RoadieError
@@ -132,7 +132,7 @@ def acknowledged_writes_lost(configuration: Configuration | None = None, secrets
     """Acknowledged database and Redis writes of the workload that the cluster no longer has
     (asked from the current primary and master): must be 0 for in-region faults."""
     workload = background.current()
-    lost = runner.lost_writes(workload.ctx, workload.probes)
+    lost = finals.lost_writes(workload.ctx, workload.probes)
     return sum(lost.values())
 
 

@@ -1,6 +1,6 @@
 """Measurements from a drill journal: outage windows, recovery time, detection."""
 
-from roadie.drills.analysis import first_change, first_departure, max_writable_primaries, summarize_probe
+from roadie.drills.analysis import first_change, first_departure, summarize_probe
 from roadie.drills.records import Journal, Request
 
 
@@ -30,11 +30,3 @@ def test_detection_uses_the_first_departure_and_failover_the_first_new_value():
     journal.event("patroni", "leader", at=121.0, value="db-2")
     assert first_departure(journal, "patroni", "leader", 100.0).at == 110.0
     assert first_change(journal, "patroni", "leader", 100.0).at == 121.0
-
-
-def test_split_brain_is_the_largest_set_of_writable_members():
-    journal = Journal()
-    journal.event("postgres", "writable", at=1.0, value=("db-1",))
-    journal.event("postgres", "writable", at=2.0, value=())
-    journal.event("postgres", "writable", at=3.0, value=("db-1", "db-2"))
-    assert max_writable_primaries(journal) == 2

@@ -1,5 +1,5 @@
-"""`roadie drill all`'s summary: one row per drill with the measured times, the invariants and
-which alerts fired."""
+"""`roadie drill all`'s summary: one row per drill with the measured times, the invariants, the
+checker's verdict and which alerts fired."""
 
 from roadie.cli.drill import SUMMARY_COLUMNS, summary_markdown, summary_row
 
@@ -10,6 +10,8 @@ def _result(**overrides: object) -> dict:
         "target": ["db-3"],
         "report": "reports/db-primary-loss-1",
         "passed": True,
+        "recovered_s": 21.3,
+        "checker": {"valid": True, "operations": {"ok": 900, "fail": 40, "info": 3}, "verdicts": []},
         "detection_s": {"haproxy noticed": 1.46, "patroni noticed": None},
         "measured": {
             "writes back after fault": 20.9,
@@ -46,6 +48,30 @@ def test_row_has_every_column_with_the_measured_values() -> None:
     # over from an earlier drill are in the report.
     assert named["alerts fired"] == "PatroniLeaderMissing"
     assert named["goals"] == "met"
+    assert (named["ok/fail/info"], named["checker"]) == ("900/40/3", "valid")
+
+
+def test_row_says_not_measured_and_not_recovered_never_zero() -> None:
+    measured = {
+        "writes back after fault": None,
+        "write gap": None,
+        "longest read outage": None,
+        "app client errors": None,
+        "acknowledged writes lost": 0,
+    }
+    checks = [{"name": "most writable primaries at once", "value": "not measured", "goal": "<= 1", "met": None}]
+    anomaly = {"kind": "not recovered", "detail": "not recovered after 90 s"}
+    checker = {
+        "valid": False,
+        "operations": {"ok": 60, "fail": 900, "info": 0},
+        "verdicts": [{"checker": "lower bounds", "workload": "amqp-publish", "anomalies": [anomaly]}],
+    }
+    row = summary_row(_result(measured=measured, checks=checks, recovered_s=None, checker=checker, passed=False))
+    named = dict(zip(SUMMARY_COLUMNS, row, strict=True))
+    assert named["writes back (s)"] == "not recovered"
+    assert (named["write gap (s)"], named["read outage (s)"]) == ("not measured", "not measured")
+    assert (named["client errors"], named["max primaries"]) == ("not measured", "not measured")
+    assert (named["checker"], named["goals"]) == ("not recovered", "MISSED")
 
 
 def test_row_says_when_alerts_could_not_be_observed_and_goals_were_missed() -> None:
