@@ -10,8 +10,10 @@ from rich.table import Table
 from roadie.console import console
 from roadie.drills import catalog, runner
 from roadie.drills.results import NOT_MEASURED
+from roadie.drills.topology import missing
 from roadie.errors import RoadieError
 from roadie.lab.inventory import load_lab
+from roadie.lab.plan import load_plan
 from roadie.paths import project_root
 
 app = typer.Typer(
@@ -61,12 +63,18 @@ for _name, _cls in catalog.DRILLS.items():
 @app.command("all")
 def run_all(reports: Reports = None) -> None:  # type: ignore[assignment]
     """Run every drill in sequence, print a summary table against the goals and save it as
-    drill-all-<time>.md beside the reports. A drill that cannot run is reported and the next
-    one runs."""
+    drill-all-<time>.md beside the reports. A drill the lab's topology cannot run is skipped
+    with the reason; a drill that cannot complete is reported and the next one runs. Exits 0
+    when every drill that ran completed and kept its invariants."""
     lab = load_lab()
     directory = reports or _reports_default()
-    results, failed = [], {}
+    results, failed, skipped = [], {}, {}
     for name in catalog.DRILLS:
+        reason = missing(catalog.DRILLS[name].needs, lab, load_plan())
+        if reason is not None:
+            console.print(f"drill {name} skipped: {reason}")
+            skipped[name] = reason
+            continue
         try:
             results.append(runner.run(catalog.get(name), lab, directory))
         except RoadieError as exc:
@@ -74,7 +82,7 @@ def run_all(reports: Reports = None) -> None:  # type: ignore[assignment]
             failed[name] = str(exc)
     _print_summary(results)
     summary = directory / f"drill-all-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.md"
-    summary.write_text(summary_markdown(results, failed))
+    summary.write_text(summary_markdown(results, failed, skipped))
     console.print(f"summary: {summary}")
     broken = [r["drill"] for r in results if not r["invariants_ok"]]
     if broken or failed:
@@ -139,13 +147,15 @@ def _checker(checker: dict) -> str:
     return "valid" if checker["valid"] else "; ".join(kinds)
 
 
-def summary_markdown(results: list[dict], failed: dict[str, str]) -> str:
+def summary_markdown(results: list[dict], failed: dict[str, str], skipped: dict[str, str]) -> str:
     lines = [
         "| " + " | ".join(SUMMARY_COLUMNS) + " |",
         "|" + "---|" * len(SUMMARY_COLUMNS),
         *("| " + " | ".join(summary_row(r)) + " |" for r in results),
+        "",
     ]
-    lines += [f"\n- {name}: did not complete: {why}" for name, why in failed.items()]
+    lines += [f"- {name}: skipped: {why}" for name, why in skipped.items()]
+    lines += [f"- {name}: did not complete: {why}" for name, why in failed.items()]
     lines += [f"- {r['drill']}: {r['report']}/report.md" for r in results]
     return "\n".join(lines) + "\n"
 

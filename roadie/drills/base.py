@@ -9,6 +9,7 @@ from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import PgReadProbe, PgTarget, PgWriteProbe, Probe, RedisWriteProbe
 from roadie.drills.records import Journal
 from roadie.drills.tickets import AppReadProbe, BookingProbe
+from roadie.drills.topology import Need
 from roadie.drills.watch import (
     HaproxyBackendWatcher,
     PatroniLeaderWatcher,
@@ -55,6 +56,9 @@ class Drill(ABC):
     name = "drill"
     description = ""
     goals: tuple[Goal, ...] = ()
+    # The hosts the drill's probes and fault need: the base probes use PostgreSQL and Redis, and
+    # a failover needs a member to fail over to.
+    needs: tuple[Need, ...] = (Need("postgres", 3), Need("redis", 3))
 
     def probes(self, ctx: DrillContext) -> list[Probe]:
         probes: list[Probe] = [

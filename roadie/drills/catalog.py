@@ -10,6 +10,7 @@ from roadie.drills import cluster, faults
 from roadie.drills.analysis import first_change, first_departure
 from roadie.drills.base import PROBE_INTERVAL, Drill, DrillContext, Goal
 from roadie.drills.probes import AmqpPublishProbe, Probe
+from roadie.drills.topology import Need
 from roadie.drills.watch import Watcher
 from roadie.errors import RoadieError
 from roadie.lab import hosts as lab_hosts
@@ -73,6 +74,8 @@ class AppNodeLoss(Drill):
     name = "app-node-loss"
     description = "Power loss of one app node; the load balancer must take it out without a failed client request."
     goals = (Goal("app client errors", 0, "requests"), Goal("acknowledged writes lost", 0, "rows"))
+    # One node to lose and one to keep serving, behind the load balancer.
+    needs = (*Drill.needs, Need("app", 2), Need("lb", 1))
 
     def prepare(self, ctx: DrillContext) -> None:
         if "event" not in ctx.stash:
@@ -238,6 +241,8 @@ class RabbitmqNodeLoss(Drill):
         "with a quorum queue (`roadie lab up --profile full`)."
     )
     goals = (Goal("writes back after fault", 5.0), Goal("acknowledged writes lost", 0, "messages"))
+    # A quorum queue keeps a majority after losing one node of three.
+    needs = (Need("rabbitmq", 3),)
 
     def _nodes(self, ctx: DrillContext) -> list[tuple[str, int, str]]:
         nodes = []

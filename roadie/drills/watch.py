@@ -26,13 +26,21 @@ MEMBER_TIMEOUT_S = 0.8
 # SQLSTATE classes of a member that is up but refuses writes: 25 read-only transaction,
 # 57 shutting down / starting up / terminated by the administrator, 08 connection failure.
 NOT_WRITABLE_SQLSTATE_CLASSES = ("25", "57", "08")
-# libpq's messages for a server that cannot be reached or is not accepting connections yet.
+# libpq's and psycopg's messages for a server that cannot be reached, went away, or is not
+# accepting connections yet.
 NOT_WRITABLE_CONNECTION_ERRORS = (
     "connection refused",
     "timeout expired",
     "no route to host",
     "network is unreachable",
+    "connection reset by peer",
     "server closed the connection unexpectedly",
+    "could not receive data from server",
+    "could not send data to server",
+    "ssl syscall error",
+    "ssl connection has been closed unexpectedly",
+    "the connection is lost",
+    "the connection is closed",
     "the database system is starting up",
     "the database system is shutting down",
     "the database system is in recovery mode",

@@ -81,9 +81,14 @@ def test_row_says_when_alerts_could_not_be_observed_and_goals_were_missed() -> N
 
 
 def test_markdown_lists_rows_reports_and_drills_that_did_not_complete() -> None:
-    text = summary_markdown([_result()], {"az-outage": "timed out waiting for a healthy cluster"})
+    text = summary_markdown(
+        [_result()],
+        {"az-outage": "timed out waiting for a healthy cluster"},
+        {"rabbitmq-node-loss": "needs --profile full"},
+    )
     lines = text.splitlines()
     assert lines[0].startswith("| drill | target |")
     assert lines[2].startswith("| db-primary-loss | db-3 | 1.46 | 20.90 |")
     assert "- az-outage: did not complete: timed out waiting for a healthy cluster" in text
+    assert "- rabbitmq-node-loss: skipped: needs --profile full" in text
     assert "- db-primary-loss: reports/db-primary-loss-1/report.md" in text
