@@ -36,7 +36,3 @@ class Verdict:
     @property
     def valid(self) -> bool:
         return not self.anomalies
-
-    @property
-    def kinds(self) -> set[str]:
-        return {a.kind for a in self.anomalies}

@@ -79,12 +79,19 @@ def _checker_markdown(checker: dict[str, Any]) -> list[str]:
         "|---|---|---|---|",
     ]
     for verdict in checker["verdicts"]:
-        shown = "valid" if verdict["valid"] else f"{len(verdict['anomalies'])} anomalies"
-        lines.append(f"| {verdict['checker']} | {verdict['workload']} | {shown} | {verdict['summary']} |")
+        lines.append(f"| {verdict['checker']} | {verdict['workload']} | {_shown(verdict)} | {verdict['summary']} |")
+    if not checker["valid"]:
+        lines.append("")
     for verdict in checker["verdicts"]:
         for anomaly in verdict["anomalies"][:ANOMALIES_SHOWN]:
             lines.append(f"- {verdict['checker']} ({verdict['workload']}): {anomaly['kind']}: {anomaly['detail']}")
     return lines
+
+
+def _shown(verdict: dict[str, Any]) -> str:
+    if verdict["checker"] == "availability":
+        return "measured"  # judged by the goals, not by the checker
+    return "valid" if verdict["valid"] else f"{len(verdict['anomalies'])} anomalies"
 
 
 def _alerts_markdown(alerts: dict[str, Any] | None) -> list[str]:

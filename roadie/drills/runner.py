@@ -164,6 +164,7 @@ def _result(
         "checker": {
             "valid": check.valid,
             "operations": results.operation_counts(check),
+            "availability": [asdict(a) for a in check.availability],  # monotonic gap_from/gap_to
             "verdicts": [{**asdict(v), "valid": v.valid} for v in check.verdicts()],
         },
         "invariants_ok": invariants_ok,

@@ -17,6 +17,9 @@ def reports(tmp_path_factory):
 def test_drill_keeps_the_invariants(lab, running_hosts, reports, name):
     result = runner.run(catalog.get(name), lab, reports)
     checks = {c["name"]: c for c in result["checks"]}
+    # The checker judged the history: every verdict valid, with operations on both sides of the fault.
+    assert result["checker"]["valid"], result["checker"]["verdicts"]
+    assert result["checker"]["operations"]["ok"] > 0
     assert result["measured"]["acknowledged writes lost"] == 0, checks
     assert checks["most writable primaries at once"]["value"] <= 1
     assert result["invariants_ok"]
