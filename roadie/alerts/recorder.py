@@ -66,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", required=True, help="address to listen on (the host's address)")
-    parser.add_argument("--port", type=int, default=9095)
+    parser.add_argument("--port", type=int, required=True, help="port to listen on (alert_recorder_port)")
     parser.add_argument("--file", type=Path, required=True, help="JSON-lines file notifications are appended to")
     args = parser.parse_args(argv)
     args.file.parent.mkdir(parents=True, exist_ok=True)

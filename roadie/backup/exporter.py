@@ -22,7 +22,6 @@ from pathlib import Path
 from roadie.backup import pgbackrest, source
 from roadie.backup.collect import collect
 
-DEFAULT_PORT = 9854
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -150,14 +149,14 @@ def listen_address(value: str) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--address", type=listen_address, required=True, help="address to listen on (the host's)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--port", type=int, required=True, help="port to listen on (pgbackrest_exporter_port)")
     p.add_argument("--interval", type=float, default=300.0, help="seconds between two collections")
     p.add_argument("--pgbackrest-config", type=Path, required=True, help="pgbackrest.conf of the repository host")
     p.add_argument("--stanza", default="roadie")
     p.add_argument("--pgbackrest-user", default="postgres", help="user pgBackRest runs as (the repository owner)")
     p.add_argument("--pgbackrest-bin", default=pgbackrest.PGBACKREST)
     p.add_argument("--db-host", required=True, help="the primary: HAProxy's read-write address")
-    p.add_argument("--db-port", type=int, default=5000)
+    p.add_argument("--db-port", type=int, required=True, help="HAProxy's read-write port (pgbackrest_exporter_db_port)")
     p.add_argument("--db-user", default="exporter", help="login role (pg_monitor); password from PGPASSFILE")
     return p
 

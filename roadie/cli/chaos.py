@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from roadie.chaos import activities, experiments
+from roadie.chaos import activities, experiments, scenarios
 from roadie.console import console
 from roadie.errors import RoadieError
 from roadie.paths import project_root
@@ -61,3 +61,12 @@ def run(
         what = "deviated from its steady state" if outcome.deviated else f"ended {outcome.status}"
         healed = "" if outcome.rollbacks_ok else "; a rollback failed, check the lab"
         raise RoadieError(f"chaos experiment {experiment} {what}{healed}: see {outcome.journal}")
+
+
+@app.command("generate")
+def generate(
+    check: Annotated[bool, typer.Option("--check", help="Only report stale experiments.")] = False,
+) -> None:
+    """Write chaos/*.json from their declarations (roadie/chaos/scenarios.py)."""
+    if scenarios.main(["--check"] if check else []) != 0:
+        raise typer.Exit(1)

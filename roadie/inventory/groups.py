@@ -45,11 +45,13 @@ OPTIONAL_SERVICE_GROUPS: tuple[str, ...] = (
 LAB_GROUPS: tuple[str, ...] = ("alert_recorder", "shared_kernel", "no_vendor_packages")
 
 # Groups made of other groups, the same in every inventory: a service's groups in both regions
-# (their group_vars hold what the regions share) and the exporters' groups (each with its own
-# group_vars).
+# (their group_vars hold what the regions share), the hosts of one tool that several services
+# run (pgbackrest) and the exporters' groups (each with its own group_vars).
 PARENT_GROUPS: dict[str, tuple[str, ...]] = {
     "etcd_servers": ("etcd", "etcd_dr"),
     "postgres_servers": ("postgres", "postgres_dr"),
+    # Every host running pgBackRest: both regions' members and the repository host.
+    "pgbackrest": ("postgres_servers", "backup_repo"),
     "pg_lbs": ("pg_lb", "pg_lb_dr"),
     "redis_servers": ("redis", "redis_dr"),
     "sentinel_servers": ("sentinel", "sentinel_dr"),

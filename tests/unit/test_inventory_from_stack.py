@@ -19,7 +19,7 @@ from roadie.inventory import (
     load_stack_output,
     parse_stack_output,
 )
-from roadie.inventory.build import endpoint_vars
+from roadie.inventory.build import endpoint_vars, host_groups
 from roadie.inventory.groups import AZ_GROUPS, OPTIONAL_SERVICE_GROUPS, REQUIRED_GROUPS, SERVICE_GROUPS, parse_az_group
 from roadie.lab.inventory import inventory_for
 from roadie.lab.plan import load_plan
@@ -138,6 +138,13 @@ def test_hosts_are_reached_at_their_address_and_parent_groups_hold_both_regions(
     assert groups["r1_az1"]["hosts"]["db-1"]["ansible_host"] == groups["r1_az1"]["hosts"]["db-1"]["roadie_address"]
     assert set(groups["redis_servers"]["children"]) == {"redis", "redis_dr"}
     assert set(groups["postgres_exporter"]["children"]) == {"postgres"}
+
+
+def test_the_pgbackrest_group_holds_both_regions_members_and_the_repository_host():
+    members = {host for host, names in host_groups(generated()).items() if "pgbackrest" in names}
+    holders = {host for host, names in host_groups(generated()).items() if {"postgres_servers", "backup_repo"} & names}
+    assert members == holders
+    assert {"db-1", "db-dr", "backup-1"} <= members
 
 
 @pytest.mark.parametrize("profile", ["core", "full"])

@@ -69,8 +69,20 @@ def test_the_exporter_runs_only_on_the_repository_host():
     assert "pgbackrest_exporter_enabled" in include["when"]
 
 
+def settings_checks() -> list[str]:
+    """The exporter's settings assert, plus the shared password check (role password_check) it
+    includes, as the expressions they evaluate."""
+    minimum = yaml.safe_load((ROLES / "password_check" / "defaults" / "main.yml").read_text())
+    rules = []
+    for task in exporter_tasks():
+        if (task.get("ansible.builtin.include_role") or {}).get("name") == "password_check":
+            length = task["vars"].get("password_check_min_length", minimum["password_check_min_length"])
+            rules += [f"{name} | length >= {length}" for name in task["vars"]["password_check_names"]]
+    return rules + next(t for t in exporter_tasks() if "ansible.builtin.assert" in t)["ansible.builtin.assert"]["that"]
+
+
 def test_the_exporter_settings_refuse_every_interface_and_a_missing_password():
-    check = next(t for t in exporter_tasks() if "ansible.builtin.assert" in t)["ansible.builtin.assert"]["that"]
+    check = settings_checks()
     values = production_variables()
 
     def holds(**overrides) -> bool:

@@ -209,7 +209,12 @@ def test_the_loop_refreshes_every_interval_and_survives_failures_until_stopped()
 @pytest.mark.parametrize("address", ["0.0.0.0", "::", "localhost"])
 def test_the_exporter_refuses_to_listen_on_every_interface(address, capsys):
     with pytest.raises(SystemExit):
-        parser().parse_args(["--address", address, "--pgbackrest-config", "/x", "--db-host", "127.0.0.1"])
+        parser().parse_args(
+            [
+                *("--address", address, "--port", "1"),
+                *("--pgbackrest-config", "/x", "--db-host", "127.0.0.1", "--db-port", "1"),
+            ]
+        )
 
 
 def test_the_service_serves_metrics_from_its_command_line(tmp_path):
