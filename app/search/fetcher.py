@@ -132,7 +132,7 @@ class SupplierFetcher:
             if answer.available
         ]
         negatives = [
-            NegativeKey(batch.supplier, hotel, depth, batch.nights, batch.occupancy)
+            NegativeKey(batch.supplier, hotel, batch.checkin, batch.nights, batch.occupancy)
             for hotel, answer in answers.items()
             if not answer.available
         ]

@@ -55,7 +55,6 @@ class SearchService:
         if not request.hotel_ids:
             raise ValueError("SearchService searches hotel ids: resolve a city first (SearchRuntime.search)")
         now = datetime.fromtimestamp(self._clock(), UTC)
-        depth = request.stay.depth_days(now.date())
         occupancy = canonical_occupancy(request.occupancy)
         keys = [
             OfferKey(supplier, hotel, request.checkin, request.nights, occupancy)
@@ -65,7 +64,7 @@ class SearchService:
         cached = await self._cached(keys)
         misses = [key for key, answer in zip(keys, cached, strict=True) if answer is None]
         negative = await self._known_unavailable(
-            [NegativeKey(k.supplier, k.hotel_id, depth, k.nights, k.occupancy) for k in misses]
+            [NegativeKey(k.supplier, k.hotel_id, k.checkin, k.nights, k.occupancy) for k in misses]
         )
         to_fetch = [key for key, unavailable in zip(misses, negative, strict=True) if not unavailable]
         fetched = await asyncio.gather(*(self._fetch(key) for key in to_fetch), return_exceptions=True)

@@ -42,6 +42,9 @@ def test_settings_parse_durations_and_share_redis_with_the_redis_offer_store():
         ({"breaker": {"nonsense": 1}}, "unknown breaker settings"),
         ({"redis": {"hosts": 1}}, "unknown Redis settings"),
         ({"batching": {"max_wait": "soon"}}, "not a duration"),
+        ({"negative_cache": {"shards": 0}}, "shards"),
+        ({"negative_cache": {"target_fpr": 0.7}}, "target_fpr"),
+        ({"negative_cache": {"growth": 8, "max_generations": 32}}, "a Bloom filter needs 1..4294967296 bits"),
     ],
 )
 def test_invalid_settings_name_the_problem(change, message):
