@@ -175,6 +175,14 @@ def switched_off(counts: Counts, policy: BreakerPolicy, min_answers: int) -> boo
     return counts.answers >= min_answers and counts.unavailable_share >= policy.max_unavailable_share
 
 
+def hides_offers(state: BreakerState) -> bool:
+    """Must the supplier's offers, cached ones included, stay out of search answers?
+
+    After a trip on booking failures its offers do not book: until probe bookings pass, only the
+    fresh answers of half-open probe calls are shown (the probe bookings need offers to book)."""
+    return state.phase is not Phase.CLOSED and state.reason is TripReason.BOOKING_FAILURES
+
+
 def trip_reason(window: Counts, long_window: Counts, policy: BreakerPolicy, recent: Counts) -> TripReason | None:
     """Why a closed breaker must open, given the outcomes in its windows; None to stay closed.
 

@@ -163,6 +163,14 @@ class RedisBreaker:
         return bool(await self._cas(keys=[self.state_key], args=[raw, new.to_json()]))
 
 
+async def load_states(redis: Redis, breakers: Sequence[RedisBreaker]) -> list[BreakerState]:
+    """The state of each breaker in one round trip (``MGET``), for every search's offer filter."""
+    if not breakers:
+        return []
+    raws = await redis.mget([breaker.state_key for breaker in breakers])
+    return [_parse(raw or b"") for raw in raws]
+
+
 def _parse(raw: bytes | str) -> BreakerState:
     return BreakerState.from_json(raw) if raw else BreakerState()
 

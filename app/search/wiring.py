@@ -60,8 +60,9 @@ from app.common import env_overlay
 from app.common.metrics import REGISTRY as APP_REGISTRY  # the registry the app's /metrics serves
 from app.search.batching import Coalescer
 from app.search.bloom import DEFAULT_GROWTH, DEFAULT_MAX_GENERATIONS
-from app.search.breaker import BreakerPolicy
-from app.search.breaker_redis import RedisBreaker
+from app.search.booking import BookingService
+from app.search.breaker import BreakerPolicy, hides_offers
+from app.search.breaker_redis import RedisBreaker, load_states
 from app.search.cache_key import BatchKey, OfferKey, routing_key
 from app.search.directory import DirectoryError, FileDirectory, HotelDirectory
 from app.search.durations import parse_duration
@@ -443,6 +444,7 @@ class SearchRuntime:
             negative=self.negative,
             fetch=self.fetch,
             metrics=self.metrics,
+            offers_hidden=self.offers_hidden,
         )
         response = await service.search(request)
         return response if city is None else response.model_copy(update={"city": city})
@@ -514,13 +516,15 @@ class SearchRuntime:
 
     # --- booking ---------------------------------------------------------------------------
 
-    async def book(self, supplier: str, hotel_id: str, offer_id: str) -> bool:
-        """Book an offer; the outcome feeds the supplier's breaker and look-to-book ratio."""
-        confirmed = await self.suppliers.book(supplier, offer_id, hotel_id)
-        await self.breakers[supplier].record_booking(confirmed)
-        if confirmed:
-            await self.looks.record_booking(supplier)
-        return confirmed
+    async def book(self, supplier: str, hotel_id: str, offer_id: str, key: OfferKey | None = None) -> bool:
+        """Book an offer (``booking.BookingService``): breaker, look-to-book, eviction if refused."""
+        booking = BookingService(suppliers=self.suppliers, breakers=self.breakers, store=self.store, looks=self.looks)
+        return await booking.book(supplier, hotel_id, offer_id, key)
+
+    async def offers_hidden(self, suppliers: Sequence[str]) -> set[str]:
+        """Suppliers whose offers must not be shown now (breaker tripped on booking failures)."""
+        states = await load_states(self.redis, [self.breakers[name] for name in suppliers])
+        return {name for name, state in zip(suppliers, states, strict=True) if hides_offers(state)}
 
     # --- operations ------------------------------------------------------------------------
 

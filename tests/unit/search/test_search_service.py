@@ -6,7 +6,8 @@ Every dependency is an in-memory fake with the same interface as its Redis/HTTP 
 import asyncio
 from datetime import UTC, date, datetime
 
-from app.search.breaker import BreakerPolicy, CircuitBreaker, Phase, TripReason
+from app.search.booking import BookingService
+from app.search.breaker import BreakerPolicy, CircuitBreaker, Phase, TripReason, hides_offers
 from app.search.cache_key import OfferKey, parse_occupancy
 from app.search.fetcher import SupplierFetcher
 from app.search.models import HotelAnswer, Offer, PriceSource, SearchRequest
@@ -38,6 +39,10 @@ class MemoryStore(OfferStore):
         for record in records:
             self.data[record.key.render()] = record.answer
 
+    async def evict(self, keys):
+        for key in keys:
+            self.data.pop(key.render(), None)
+
 
 class MemoryNegative:
     def __init__(self):
@@ -66,6 +71,9 @@ class AsyncBreaker:
     async def snapshot(self):
         return self.inner.snapshot()
 
+    async def record_booking(self, ok):
+        self.inner.record_booking(ok)
+
 
 class NoLimit:
     async def acquire(self, supplier, *, timeout, cost=1):
@@ -77,6 +85,7 @@ class FakeSuppliers:
         self.calls = []
         self.down = set()
         self.switched_off = set()  # suppliers answering every hotel "unavailable"
+        self.refusing = set()  # suppliers refusing every booking
 
     async def search(self, supplier, hotel_ids, checkin, nights, occupancy):
         self.calls.append((supplier, tuple(hotel_ids)))
@@ -104,6 +113,9 @@ class FakeSuppliers:
             for hotel in hotel_ids
         }
 
+    async def book(self, supplier, offer_id, hotel_id):
+        return supplier not in self.refusing
+
 
 def build():
     clock = lambda: NOW  # noqa: E731
@@ -120,7 +132,18 @@ def build():
         max_wait=0.01,
         clock=clock,
     )
-    service = SearchService(suppliers=("a", "b"), store=store, negative=negative, fetch=fetcher.fetch, clock=clock)
+
+    async def offers_hidden(names):
+        return {name for name in names if hides_offers(breakers[name].inner.state)}
+
+    service = SearchService(
+        suppliers=("a", "b"),
+        store=store,
+        negative=negative,
+        fetch=fetcher.fetch,
+        offers_hidden=offers_hidden,
+        clock=clock,
+    )
     return service, suppliers, breakers
 
 
@@ -234,3 +257,42 @@ def test_an_all_unavailable_episode_trips_within_seconds_and_its_negative_entrie
     assert breakers["a"].inner.state.reason is TripReason.ALL_UNAVAILABLE
     assert took <= 12, f"tripped after {took:.0f} s"
     assert not any(still_believed), "the episode's 'unavailable' answers no longer hide the supplier's offers"
+
+
+class NoLooks:
+    async def record_booking(self, supplier):
+        return None
+
+
+def test_a_tripped_booking_breaker_hides_the_suppliers_cached_offers():
+    service, suppliers, breakers = build()
+
+    async def main():
+        first = await service.search(request(["h0"]))  # b is cheaper: its offer is cached now
+        booking = BookingService(suppliers=suppliers, breakers=breakers, store=service._store, looks=NoLooks())
+        suppliers.refusing.add("b")
+        for _ in range(5):  # the offers b shows do not book
+            await booking.book("b", "h0", "bh0")
+        return first, await service.search(request(["h0"]))
+
+    first, after = asyncio.run(main())
+    assert first.hotels[0].supplier == "b"
+    assert breakers["b"].inner.state.reason is TripReason.BOOKING_FAILURES
+    assert after.hotels[0].supplier == "a", "b's cached offer is not shown while its bookings fail"
+    assert after.hotels[0].suppliers_skipped == ("b",)
+
+
+def test_a_refused_booking_evicts_its_cached_offer():
+    service, suppliers, breakers = build()
+    key = OfferKey("b", "h0", date(2030, 6, 1), 7, "2a")
+
+    async def main():
+        await service.search(request(["h0"]))
+        booking = BookingService(suppliers=suppliers, breakers=breakers, store=service._store, looks=NoLooks())
+        suppliers.refusing.add("b")
+        refused = await booking.book("b", "h0", "bh0", key)
+        return refused, await service._store.get_many([key])
+
+    refused, cached = asyncio.run(main())
+    assert refused is False
+    assert cached == [None], "the next search asks b again instead of showing the offer that did not book"
