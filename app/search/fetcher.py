@@ -4,7 +4,8 @@
 supplier + stay + occupancy are merged by the coalescer into one ``fetch_batch`` call, which:
 
 1. asks the supplier's circuit breaker for admission (``BreakerOpen`` if refused),
-2. takes a slot of the supplier's cluster-wide rate limit (``RateLimited`` if none in time),
+2. takes a slot of the supplier's cluster-wide rate limit, waiting for the next one while
+   ``limit_wait`` allows, the batch with the most hotels first (``RateLimited`` if none in time),
 3. calls the supplier once for all the batch's hotels,
 4. records the outcome in the breaker and the look in the look-to-book counters,
 5. stores available answers in the offer store with their depth's TTL, and "unavailable"
@@ -47,7 +48,7 @@ class Breaker(Protocol):
 
 
 class Limiter(Protocol):
-    async def acquire(self, supplier: str, *, timeout: float, cost: int = 1) -> None: ...
+    async def acquire(self, supplier: str, *, timeout: float, cost: int = 1, priority: int = 0) -> None: ...
 
 
 class NegativeCache(Protocol):
@@ -107,7 +108,8 @@ class SupplierFetcher:
         breaker = self._breakers[batch.supplier]
         if not await breaker.allow():
             raise BreakerOpen(f"{batch.supplier}: circuit breaker open")
-        await self._limiter.acquire(batch.supplier, timeout=self._limit_wait)
+        # A slot goes first to the waiting batch that answers the most misses.
+        await self._limiter.acquire(batch.supplier, timeout=self._limit_wait, priority=len(hotels))
         occupancy = parse_occupancy(batch.occupancy)
         try:
             answers = await self._supplier.search(batch.supplier, hotels, batch.checkin, batch.nights, occupancy)

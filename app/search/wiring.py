@@ -73,7 +73,7 @@ from app.search.metrics import SearchMetrics
 from app.search.models import MAX_HOTELS_PER_SEARCH, CitySearched, HotelAnswer, SearchRequest, SearchResponse
 from app.search.negative_cache import DEFAULT_SHARDS, BloomNegativeCache, NegativeCacheConfig
 from app.search.offer_store import OfferStore, create_offer_store
-from app.search.rate_limit import RedisRateLimiter, SupplierLimit
+from app.search.rate_limit import DEFAULT_SAFETY_RATIO, MAX_SAFETY_RATIO, RedisRateLimiter, SupplierLimit
 from app.search.redis_client import RedisSettings, connect
 from app.search.rendezvous import Node
 from app.search.service import SearchService
@@ -114,9 +114,13 @@ class HealthSettings(_Strict):
 
 
 class RateLimitSettings(_Strict):
+    """A contract: ``calls`` per ``per``. The safety margin widening the window is ``safety_ratio``
+    of it (5 %: 95 % of the contract usable), or ``safety`` seconds when given."""
+
     calls: int = Field(ge=1)
     per: Seconds = Field(gt=0)
-    safety: Seconds = 1.0
+    safety: Seconds | None = Field(None, ge=0)
+    safety_ratio: float = Field(DEFAULT_SAFETY_RATIO, ge=0, le=MAX_SAFETY_RATIO)
 
 
 class SupplierSettings(_Strict):
@@ -329,7 +333,7 @@ class SearchRuntime:
         ttl = settings.ttl_table()
         negative = BloomNegativeCache(redis, settings.negative_cache.config(ttl, f"{prefix}bloom:neg:v2"))
         limits = {
-            s.name: SupplierLimit(s.rate_limit.calls, s.rate_limit.per, s.rate_limit.safety)
+            s.name: SupplierLimit(s.rate_limit.calls, s.rate_limit.per, s.rate_limit.safety, s.rate_limit.safety_ratio)
             for s in settings.suppliers
             if s.rate_limit is not None
         }
@@ -608,7 +612,8 @@ class SearchRuntime:
 
 
 def _limit(limit: SupplierLimit | None) -> dict[str, float] | None:
-    return None if limit is None else {"calls": limit.calls, "per": limit.per, "safety": limit.safety}
+    """The contract and the margin actually enforced (``safety``: seconds added to the window)."""
+    return None if limit is None else {"calls": limit.calls, "per": limit.per, "safety": limit.margin}
 
 
 async def _forever(what: str, run: Any) -> None:

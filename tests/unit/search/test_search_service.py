@@ -76,7 +76,7 @@ class AsyncBreaker:
 
 
 class NoLimit:
-    async def acquire(self, supplier, *, timeout, cost=1):
+    async def acquire(self, supplier, *, timeout, cost=1, priority=0):
         return None
 
 
