@@ -29,9 +29,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.search import wiring
-from app.search.cache_key import BatchKey, parse_occupancy, routing_key
+from app.search.cache_key import BatchKey, OfferKey, parse_occupancy, routing_key
 from app.search.directory import UnknownCity
-from app.search.models import ID_PATTERN, HotelId, SearchRequest, SearchResponse, SupplierId
+from app.search.models import ID_PATTERN, HotelId, Occupancy, SearchRequest, SearchResponse, SupplierId
 from app.search.supplier_client import SupplierCallError
 from app.search.wiring import CitySearchUnavailable, SearchRuntime
 
@@ -59,11 +59,21 @@ class SearchBody(SearchRequest):
 
 
 class BookBody(BaseModel):
+    """An offer to book; with the stay it was searched for, a refused booking evicts its cached offer."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     supplier: SupplierId
     hotel_id: HotelId
     offer_id: str = Field(min_length=1, max_length=200)
+    checkin: date | None = None
+    nights: int | None = Field(default=None, ge=1, le=60)
+    occupancy: Occupancy | None = None
+
+    def offer_key(self) -> OfferKey | None:
+        if self.checkin is None or self.nights is None or self.occupancy is None:
+            return None
+        return OfferKey.of(self.supplier, self.hotel_id, self.checkin, self.nights, self.occupancy)
 
 
 class ForwardBody(BaseModel):
@@ -137,7 +147,7 @@ async def book(body: BookBody, request: Request) -> JSONResponse:
     if problem := _unknown_suppliers(runtime, (body.supplier,)):
         return problem
     try:
-        confirmed = await runtime.book(body.supplier, body.hotel_id, body.offer_id)
+        confirmed = await runtime.book(body.supplier, body.hotel_id, body.offer_id, body.offer_key())
     except SupplierCallError as exc:
         return _problem(502, "supplier_failed", str(exc))
     if not confirmed:

@@ -21,14 +21,26 @@ Positions use enhanced double hashing (Kirsch & Mitzenmacher; Dillinger & Manoli
 so the false-positive rate can be measured offline against ``BitArrayBloom``, which numbers bits
 the way Redis does (bit 0 is the most significant bit of byte 0), so the same positions mean the
 same bits in both.
+
+A fixed-size filter saturates when a bucket sees more insertions than it was sized for (at 5x its
+capacity the FPR is ~60 %). ``ScalablePlan`` is a scalable Bloom filter (Almeida, Baquero,
+Preguiça, Hutchison 2007): insertions are counted, and once generation ``g`` holds its capacity
+``c * growth^g`` the next ones go to a new, larger generation sized for a tighter rate
+``p0 * tightening^g``. A lookup checks every generation, so its FPR is at most the sum of the
+generations' rates, which stays below ``p0 / (1 - tightening)`` however many generations come.
+
+``ShardedRedisBloom`` spreads each filter over ``shards`` Redis keys (an element's shard comes
+from a hash independent of its bit positions), each shard a scalable filter with its own
+insertion counter, so no single key takes every write of a busy supplier.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -37,6 +49,9 @@ if TYPE_CHECKING:
 REDIS_MAX_BITS = 2**32  # a Redis string holds at most 512 MiB
 DEFAULT_TARGET_FPR = 1e-4
 DEFAULT_MARGIN = 0.5
+DEFAULT_GROWTH = 2
+DEFAULT_TIGHTENING = 0.5
+DEFAULT_MAX_GENERATIONS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,42 +144,154 @@ def bitfield_get_args(element_positions: Sequence[int]) -> list[str | int]:
     return args
 
 
-class RedisBloom:
-    """Bloom filters stored as Redis bitmaps; every call is one round trip, however many elements.
+@dataclass(frozen=True, slots=True)
+class ScalablePlan:
+    """The generations of a scalable filter: ``capacity`` insertions in the first, ``growth`` times
+    more in each next one, and a lookup FPR below ``fpr`` however many generations are in use."""
 
-    Each element names the filter key(s) it goes to. ``add`` also sets each key's absolute expiry
-    (``EXPIREAT``) so time-bucketed filters disappear on their own.
+    capacity: int
+    fpr: float
+    growth: int = DEFAULT_GROWTH
+    tightening: float = DEFAULT_TIGHTENING
+    max_generations: int = DEFAULT_MAX_GENERATIONS
+    generations: tuple[BloomParams, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.capacity < 1 or not 0 < self.fpr < 1:
+            raise ValueError(f"need capacity >= 1 and 0 < fpr < 1 (got {self.capacity}, {self.fpr})")
+        if self.growth < 1 or not 0 < self.tightening < 1 or self.max_generations < 1:
+            raise ValueError(
+                f"need growth >= 1, 0 < tightening < 1, max_generations >= 1 "
+                f"(got {self.growth}, {self.tightening}, {self.max_generations})"
+            )
+        first = self.fpr * (1 - self.tightening)  # the geometric series of the rates sums to fpr
+        generations = tuple(
+            BloomParams.for_capacity(self.capacity * self.growth**g, first * self.tightening**g, margin=1.0)
+            for g in range(self.max_generations)
+        )
+        object.__setattr__(self, "generations", generations)
+
+    def generation(self, slot: int) -> int | None:
+        """The generation the ``slot``-th insertion (1-based) goes to; None once all are full."""
+        for g, params in enumerate(self.generations):
+            if slot <= params.capacity:
+                return g
+            slot -= params.capacity
+        return None
+
+    def in_use(self, inserted: int) -> int:
+        """How many generations hold some of ``inserted`` insertions (0 for an empty filter)."""
+        if inserted <= 0:
+            return 0
+        g = self.generation(inserted)
+        return self.max_generations if g is None else g + 1
+
+    def filled(self, inserted: int) -> list[int]:
+        """Insertions per generation in use, after ``inserted`` insertions."""
+        counts = []
+        for params in self.generations[: self.in_use(inserted)]:
+            counts.append(min(inserted, params.capacity))
+            inserted -= counts[-1]
+        return counts
+
+    def expected_fpr(self, inserted: int) -> float:
+        """The FPR of a lookup (every generation checked) after ``inserted`` insertions."""
+        miss_all = 1.0
+        for params, n in zip(self.generations, self.filled(inserted), strict=False):
+            miss_all *= 1.0 - params.expected_fpr(n)
+        return 1.0 - miss_all
+
+    def fill_ratio(self, inserted: int) -> float:
+        """The expected share of set bits in the newest generation in use (0 when empty)."""
+        filled = self.filled(inserted)
+        if not filled:
+            return 0.0
+        params = self.generations[len(filled) - 1]
+        return 1.0 - math.exp(-params.hashes * filled[-1] / params.bits)
+
+
+def shard_of(element: bytes, shards: int) -> int:
+    """The shard of ``element``: a keyed hash, so it does not correlate with its bit positions."""
+    digest = hashlib.blake2b(element, digest_size=8, person=b"bloomshard").digest()
+    return int.from_bytes(digest, "little") % shards
+
+
+class ShardedRedisBloom:
+    """Scalable Bloom filters as Redis bitmaps, each filter sharded over ``shards`` keys.
+
+    A filter is named by a base key; shard ``i`` of it is the bitmaps ``<base>:s<i>:g<generation>``
+    and the insertion counter ``<base>:s<i>:n``. Adding is two round trips (``INCRBY`` reserves
+    each element's insertion slot, which names its generation, then ``BITFIELD``), so concurrent
+    writers never overfill a generation. A lookup is two as well: the counters say which
+    generations exist, then one ``BITFIELD_RO`` per generation.
     """
 
-    def __init__(self, redis: Redis, params: BloomParams) -> None:
+    def __init__(self, redis: Redis, plan: ScalablePlan, shards: int) -> None:
+        if shards < 1:
+            raise ValueError(f"shards must be >= 1 (got {shards})")
         self._redis = redis
-        self.params = params
+        self.plan = plan
+        self.shards = shards
+
+    def shard_key(self, base: str, element: bytes) -> str:
+        return f"{base}:s{shard_of(element, self.shards)}"
 
     async def add(self, items: Sequence[tuple[str, bytes]], expire_at: Mapping[str, int]) -> None:
-        """Add each ``(filter key, element)``; ``expire_at`` maps keys to a unix expiry time."""
+        """Add each ``(filter base key, element)``; ``expire_at`` maps base keys to a unix expiry."""
         if not items:
             return
+        groups: dict[str, list[bytes]] = defaultdict(list)
+        expiry: dict[str, int] = {}
+        for base, element in items:
+            shard = self.shard_key(base, element)
+            groups[shard].append(element)
+            expiry[shard] = expire_at[base]
         pipe = self._redis.pipeline(transaction=False)
-        for key, element in items:
-            pipe.execute_command("BITFIELD", key, *bitfield_set_args(positions(element, self.params)))
-        for key, when in expire_at.items():
-            pipe.execute_command("EXPIREAT", key, when)
+        for shard, elements in groups.items():
+            pipe.incrby(f"{shard}:n", len(elements))
+            pipe.expireat(f"{shard}:n", expiry[shard])
+        totals = (await pipe.execute())[::2]
+        pipe = self._redis.pipeline(transaction=False)
+        touched: set[str] = set()
+        for (shard, elements), total in zip(groups.items(), totals, strict=True):
+            first_slot = int(total) - len(elements) + 1
+            for offset, element in enumerate(elements):
+                g = self.plan.generation(first_slot + offset)
+                if g is None:
+                    continue  # every generation is full: not remembering costs a call, a false hit hides an offer
+                key = f"{shard}:g{g}"
+                pipe.execute_command("BITFIELD", key, *bitfield_set_args(positions(element, self.plan.generations[g])))
+                touched.add(key)
+        for key in touched:
+            pipe.expireat(key, expiry[key.rsplit(":", 1)[0]])
         await pipe.execute()
 
     async def contains(self, items: Sequence[tuple[Sequence[str], bytes]]) -> list[bool]:
-        """For each ``(filter keys, element)``: is the element (probably) in any of the keys?"""
+        """For each ``(filter base keys, element)``: is the element (probably) in any of them?"""
         if not items:
             return []
+        shards = [[self.shard_key(base, element) for base in bases] for bases, element in items]
+        distinct = sorted({shard for row in shards for shard in row})
+        counts = dict(zip(distinct, await self.counts(distinct), strict=True))
         pipe = self._redis.pipeline(transaction=False)
         shape: list[int] = []
-        for keys, element in items:
-            args = bitfield_get_args(positions(element, self.params))
-            for key in keys:
-                pipe.execute_command("BITFIELD_RO", key, *args)
-            shape.append(len(keys))
+        for row, (_, element) in zip(shards, items, strict=True):
+            asked = 0
+            for shard in row:
+                for g in range(self.plan.in_use(counts[shard])):
+                    args = bitfield_get_args(positions(element, self.plan.generations[g]))
+                    pipe.execute_command("BITFIELD_RO", f"{shard}:g{g}", *args)
+                    asked += 1
+            shape.append(asked)
+        if not any(shape):
+            return [False] * len(items)  # every filter asked about is empty: no second round trip
         replies = iter(await pipe.execute())
-        answers = []
-        for count in shape:
-            found = [all(int(bit) for bit in next(replies)) for _ in range(count)]
-            answers.append(any(found))
-        return answers
+        # Every reply is consumed (a list, not a short-circuiting generator) to keep them aligned.
+        return [any([all(int(bit) for bit in next(replies)) for _ in range(count)]) for count in shape]
+
+    async def counts(self, shard_keys: Sequence[str]) -> list[int]:
+        """Insertions counted in each shard (one ``MGET``)."""
+        if not shard_keys:
+            return []
+        values = await self._redis.mget([f"{shard}:n" for shard in shard_keys])
+        return [int(value) if value is not None else 0 for value in values]

@@ -11,8 +11,12 @@ Trips (evaluated on the outcomes since the breaker last closed, within ``window`
 - failure rate: errors + timeouts >= ``max_failure_rate`` of at least ``min_calls`` calls
   (reason ``timeouts`` if timeouts are the larger part, else ``error_rate``). The default 0.35
   is the design document's "success rate below 65 %".
-- all unavailable: at least ``min_unavailable_answers`` hotels answered and not one available:
-  the supplier switched everything off and every answer would poison the negative cache.
+- all unavailable: at least ``min_unavailable_answers`` hotels answered and at least
+  ``max_unavailable_share`` of them unavailable, in the last ``unavailable_window`` (10 s) or in
+  the whole trip window: the supplier switched everything off and every answer would poison the
+  negative cache. A share, not "not one available", and the short window: otherwise the trip
+  waits until every earlier "available" has left the 60 s window, while each "unavailable" goes
+  into the negative cache (the fetcher drops what the episode wrote once it trips).
 - booking failures: of at least ``min_bookings`` bookings of offers the supplier showed as
   available (within ``average_window``, 15 minutes), ``max_booking_failure_rate`` or more failed.
 
@@ -20,7 +24,9 @@ Exponential re-enable: an open breaker stays open ``base_open * backoff_factor *
 (5 minutes, 10, 20, ... at most ``max_open``, 2 hours), times ``time_scale`` (1 in production,
 e.g. 0.01 in the lab). Then it lets probe traffic through in ``ramp_stages`` stages whose quota
 doubles (5, 10, 20, 40 calls): traffic comes back exponentially. A failed stage re-opens at the
-next level; after all stages it closes. The level is kept after closing, so a flapping supplier
+next level; after all stages it closes. A breaker that tripped on booking failures closes only
+once ``probe_bookings`` bookings made while half-open went through (search successes say nothing
+about bookability): until then its last stage repeats. The level is kept after closing, so a flapping supplier
 stays out longer each time, and is forgotten once the breaker has stayed closed for
 ``level_reset_after``.
 
@@ -58,7 +64,15 @@ class TripReason(StrEnum):
     BOOKING_FAILURES = "booking_failures"
 
 
-_DURATIONS = ("window", "base_open", "max_open", "probe_stall", "level_reset_after", "average_window")
+_DURATIONS = (
+    "window",
+    "unavailable_window",
+    "base_open",
+    "max_open",
+    "probe_stall",
+    "level_reset_after",
+    "average_window",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +81,8 @@ class BreakerPolicy:
     min_calls: int = 20
     max_failure_rate: float = 0.35
     min_unavailable_answers: int = 50
+    max_unavailable_share: float = 0.95  # normal is ~50 %: far above it means switched off
+    unavailable_window: float = 10.0
     min_bookings: int = 5
     max_booking_failure_rate: float = 0.5
     base_open: float = 300.0
@@ -74,16 +90,27 @@ class BreakerPolicy:
     backoff_factor: float = 2.0
     time_scale: float = 1.0
     probe_calls: int = 5
+    probe_bookings: int = 3
     ramp_stages: int = 4
     probe_stall: float = 30.0
     level_reset_after: float = 7200.0
     average_window: float = 900.0
 
     def __post_init__(self) -> None:
-        if not 0 < self.max_failure_rate <= 1 or not 0 < self.max_booking_failure_rate <= 1:
-            raise ValueError("failure-rate thresholds must be in (0, 1]")
-        if min(self.min_calls, self.min_unavailable_answers, self.min_bookings, self.probe_calls) < 1:
-            raise ValueError("minimum counts and probe_calls must be >= 1")
+        rates = (self.max_failure_rate, self.max_booking_failure_rate, self.max_unavailable_share)
+        if not all(0 < rate <= 1 for rate in rates):
+            raise ValueError("failure-rate thresholds and max_unavailable_share must be in (0, 1]")
+        counts = (
+            self.min_calls,
+            self.min_unavailable_answers,
+            self.min_bookings,
+            self.probe_calls,
+            self.probe_bookings,
+        )
+        if min(counts) < 1:
+            raise ValueError("minimum counts, probe_calls and probe_bookings must be >= 1")
+        if not 0 < self.unavailable_window <= self.window:
+            raise ValueError(f"need 0 < unavailable_window <= window (got {self.unavailable_window}, {self.window})")
         if self.ramp_stages < 1 or self.backoff_factor < 1 or self.time_scale <= 0:
             raise ValueError("need ramp_stages >= 1, backoff_factor >= 1 and time_scale > 0")
 
@@ -143,11 +170,26 @@ class BreakerState:
         )
 
 
-def trip_reason(window: Counts, long_window: Counts, policy: BreakerPolicy) -> TripReason | None:
-    """Why a closed breaker must open, given the outcomes in its windows; None to stay closed."""
+def switched_off(counts: Counts, policy: BreakerPolicy, min_answers: int) -> bool:
+    """Enough hotels answered, and (nearly) all of them unavailable."""
+    return counts.answers >= min_answers and counts.unavailable_share >= policy.max_unavailable_share
+
+
+def hides_offers(state: BreakerState) -> bool:
+    """Must the supplier's offers, cached ones included, stay out of search answers?
+
+    After a trip on booking failures its offers do not book: until probe bookings pass, only the
+    fresh answers of half-open probe calls are shown (the probe bookings need offers to book)."""
+    return state.phase is not Phase.CLOSED and state.reason is TripReason.BOOKING_FAILURES
+
+
+def trip_reason(window: Counts, long_window: Counts, policy: BreakerPolicy, recent: Counts) -> TripReason | None:
+    """Why a closed breaker must open, given the outcomes in its windows; None to stay closed.
+
+    ``recent`` is the last ``unavailable_window`` of ``window``."""
     if window.calls >= policy.min_calls and window.failure_rate >= policy.max_failure_rate:
         return TripReason.TIMEOUTS if window.timeouts > window.errors else TripReason.ERROR_RATE
-    if window.available == 0 and window.unavailable >= policy.min_unavailable_answers:
+    if any(switched_off(counts, policy, policy.min_unavailable_answers) for counts in (recent, window)):
         return TripReason.ALL_UNAVAILABLE
     if (
         long_window.bookings >= policy.min_bookings
@@ -161,9 +203,15 @@ def probe_verdict(probe: Counts, quota: int, policy: BreakerPolicy) -> TripReaso
     """Why a half-open stage failed, or None if it passed (or may still pass)."""
     if probe.failures > quota * policy.max_failure_rate:
         return TripReason.TIMEOUTS if probe.timeouts > probe.errors else TripReason.ERROR_RATE
-    if probe.calls >= quota and probe.available == 0 and probe.unavailable >= quota:
+    if probe.calls >= quota and switched_off(probe, policy, quota):
         return TripReason.ALL_UNAVAILABLE
+    if probe.booking_failures >= max(1, math.ceil(policy.probe_bookings * policy.max_booking_failure_rate)):
+        return TripReason.BOOKING_FAILURES  # the probe bookings can no longer pass
     return None
+
+
+def bookings_passed(probe: Counts, policy: BreakerPolicy) -> bool:
+    return probe.bookings >= policy.probe_bookings and probe.booking_failure_rate < policy.max_booking_failure_rate
 
 
 def open_breaker(state: BreakerState, policy: BreakerPolicy, now: float, reason: TripReason) -> BreakerState:
@@ -210,14 +258,16 @@ def observe(
     *,
     window: Counts,
     long_window: Counts,
+    recent: Counts,
 ) -> BreakerState:
-    """The state after ``outcome`` (one call or booking). ``window``/``long_window`` already hold it
-    and count only outcomes since the breaker last changed phase."""
+    """The state after ``outcome`` (one call or booking). ``window``/``long_window``/``recent``
+    already hold it and count only outcomes since the breaker last changed phase."""
     if state.phase is Phase.CLOSED:
-        reason = trip_reason(window, long_window, policy)
+        reason = trip_reason(window, long_window, policy, recent)
         return open_breaker(state, policy, now, reason) if reason else state
-    if state.phase is Phase.OPEN or not outcome.calls:
-        return state  # late answers from before the trip, or a booking: probes are searches
+    booking_trip = state.reason is TripReason.BOOKING_FAILURES
+    if state.phase is Phase.OPEN or not (outcome.calls or (booking_trip and outcome.bookings)):
+        return state  # late answers from before the trip, or a booking that probes nothing
     probe = state.probe + outcome
     quota = policy.probe_quota(state.stage)
     reason = probe_verdict(probe, quota, policy)
@@ -225,9 +275,19 @@ def observe(
         return open_breaker(state, policy, now, reason)
     if probe.calls < quota:
         return replace(state, probe=probe, version=state.version + 1)
-    if state.stage + 1 >= policy.ramp_stages:
+    last_stage = state.stage + 1 >= policy.ramp_stages
+    if last_stage and not (booking_trip and not bookings_passed(probe, policy)):
         return BreakerState(phase=Phase.CLOSED, level=state.level, changed_at=now, version=state.version + 1)
-    return replace(state, stage=state.stage + 1, admitted=0, probe=Counts(), changed_at=now, version=state.version + 1)
+    # Next stage, or (a booking trip whose probe bookings have not passed yet) the last one again;
+    # the probe bookings so far carry over.
+    return replace(
+        state,
+        stage=state.stage if last_stage else state.stage + 1,
+        admitted=0,
+        probe=Counts(bookings=probe.bookings, booking_failures=probe.booking_failures),
+        changed_at=now,
+        version=state.version + 1,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +299,7 @@ class BreakerSnapshot:
     level: int
     reason: TripReason | None
     open_until: float
+    changed_at: float  # when the phase last changed: names a trip (an episode) across nodes
     success_rate: float | None  # over ``window``
     success_rate_15m: float | None  # moving average over ``average_window`` (weighted by calls)
     calls_15m: int
@@ -274,6 +335,7 @@ class CircuitBreaker:
             level=self.state.level,
             reason=self.state.reason,
             open_until=self.state.open_until,
+            changed_at=self.state.changed_at,
             success_rate=short.success_rate,
             success_rate_15m=long.success_rate,
             calls_15m=long.calls,
@@ -291,4 +353,5 @@ class CircuitBreaker:
             outcome,
             window=self._window.total(now, since),
             long_window=self._long.total(now, since),
+            recent=self._window.total(now, max(since, now - self.policy.unavailable_window)),
         )

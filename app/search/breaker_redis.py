@@ -100,6 +100,7 @@ class RedisBreaker:
             level=state.level,
             reason=state.reason,
             open_until=state.open_until,
+            changed_at=state.changed_at,
             success_rate=short_total.success_rate,
             success_rate_15m=long_total.success_rate,
             calls_15m=long_total.calls,
@@ -122,6 +123,7 @@ class RedisBreaker:
                 outcome,
                 window=_sum(short, since, self._short.bucket_seconds),
                 long_window=_sum(long, since, self._long.bucket_seconds),
+                recent=_sum(short, max(since, now - self.policy.unavailable_window), self._short.bucket_seconds),
             )
             if new == state or await self._swap(raw, new):
                 return
@@ -159,6 +161,14 @@ class RedisBreaker:
 
     async def _swap(self, raw: bytes, new: BreakerState) -> bool:
         return bool(await self._cas(keys=[self.state_key], args=[raw, new.to_json()]))
+
+
+async def load_states(redis: Redis, breakers: Sequence[RedisBreaker]) -> list[BreakerState]:
+    """The state of each breaker in one round trip (``MGET``), for every search's offer filter."""
+    if not breakers:
+        return []
+    raws = await redis.mget([breaker.state_key for breaker in breakers])
+    return [_parse(raw or b"") for raw in raws]
 
 
 def _parse(raw: bytes | str) -> BreakerState:

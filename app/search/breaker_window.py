@@ -75,6 +75,15 @@ class Counts:
         return (self.calls - self.failures) / self.calls if self.calls else None
 
     @property
+    def answers(self) -> int:
+        """Hotels answered, available or not."""
+        return self.available + self.unavailable
+
+    @property
+    def unavailable_share(self) -> float:
+        return self.unavailable / self.answers if self.answers else 0.0
+
+    @property
     def booking_failure_rate(self) -> float:
         return self.booking_failures / self.bookings if self.bookings else 0.0
 

@@ -4,12 +4,14 @@
 supplier + stay + occupancy are merged by the coalescer into one ``fetch_batch`` call, which:
 
 1. asks the supplier's circuit breaker for admission (``BreakerOpen`` if refused),
-2. takes a slot of the supplier's cluster-wide rate limit (``RateLimited`` if none in time),
+2. takes a slot of the supplier's cluster-wide rate limit, waiting for the next one while
+   ``limit_wait`` allows, the batch with the most hotels first (``RateLimited`` if none in time),
 3. calls the supplier once for all the batch's hotels,
 4. records the outcome in the breaker and the look in the look-to-book counters,
 5. stores available answers in the offer store with their depth's TTL, and "unavailable"
    answers in the Bloom negative cache (not while the breaker is open: a supplier that switched
-   everything off must not fill the negative cache).
+   everything off must not fill the negative cache), and when the breaker has tripped on "all
+   unavailable" drops what the episode wrote before it was detected (``NegativeCache.forget``).
 
 Storing failures never fail the search: they are logged and the answers still returned.
 """
@@ -25,7 +27,7 @@ from typing import Protocol
 from redis.exceptions import RedisError
 
 from app.search.batching import Coalescer
-from app.search.breaker import BreakerSnapshot, Phase
+from app.search.breaker import BreakerSnapshot, Phase, TripReason
 from app.search.breaker_window import CallOutcome
 from app.search.cache_key import BatchKey, OfferKey, parse_occupancy
 from app.search.models import HotelAnswer, Occupancy
@@ -46,12 +48,13 @@ class Breaker(Protocol):
 
 
 class Limiter(Protocol):
-    async def acquire(self, supplier: str, *, timeout: float, cost: int = 1) -> None: ...
+    async def acquire(self, supplier: str, *, timeout: float, cost: int = 1, priority: int = 0) -> None: ...
 
 
 class NegativeCache(Protocol):
     async def add_many(self, keys: Sequence[NegativeKey]) -> None: ...
     async def contains_many(self, keys: Sequence[NegativeKey]) -> list[bool]: ...
+    async def forget(self, supplier: str, episode: str) -> None: ...
 
 
 class Supplier(Protocol):
@@ -105,7 +108,8 @@ class SupplierFetcher:
         breaker = self._breakers[batch.supplier]
         if not await breaker.allow():
             raise BreakerOpen(f"{batch.supplier}: circuit breaker open")
-        await self._limiter.acquire(batch.supplier, timeout=self._limit_wait)
+        # A slot goes first to the waiting batch that answers the most misses.
+        await self._limiter.acquire(batch.supplier, timeout=self._limit_wait, priority=len(hotels))
         occupancy = parse_occupancy(batch.occupancy)
         try:
             answers = await self._supplier.search(batch.supplier, hotels, batch.checkin, batch.nights, occupancy)
@@ -116,9 +120,18 @@ class SupplierFetcher:
         await breaker.record_call(CallOutcome.SUCCESS, available, len(answers) - available)
         if self._looks is not None:
             await self._looks.record_look(batch.supplier, len(hotels))
-        healthy = (await breaker.snapshot()).phase is Phase.CLOSED
-        await self._remember(batch, answers, remember_unavailable=healthy)
+        snapshot = await breaker.snapshot()
+        if snapshot.phase is not Phase.CLOSED and snapshot.reason is TripReason.ALL_UNAVAILABLE:
+            await self._forget_episode(snapshot)
+        await self._remember(batch, answers, remember_unavailable=snapshot.phase is Phase.CLOSED)
         return answers
+
+    async def _forget_episode(self, snapshot: BreakerSnapshot) -> None:
+        """The "unavailable" answers of the episode went into the filter before the trip: drop them."""
+        try:
+            await self._negative.forget(snapshot.supplier, episode=f"{snapshot.changed_at:.6f}")
+        except RedisError as exc:
+            log.warning("%s: could not drop the all-unavailable episode's negative entries: %s", snapshot.supplier, exc)
 
     async def _remember(
         self, batch: BatchKey, answers: Mapping[str, HotelAnswer], *, remember_unavailable: bool
@@ -132,7 +145,7 @@ class SupplierFetcher:
             if answer.available
         ]
         negatives = [
-            NegativeKey(batch.supplier, hotel, depth, batch.nights, batch.occupancy)
+            NegativeKey(batch.supplier, hotel, batch.checkin, batch.nights, batch.occupancy)
             for hotel, answer in answers.items()
             if not answer.available
         ]

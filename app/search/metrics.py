@@ -3,6 +3,10 @@
 Alert on ``search_breaker_open == 1`` (a supplier is switched off) and on
 ``search_supplier_success_rate_15m < 0.65``; ``search_breaker_state`` is 0 closed, 1 half-open,
 2 open, and ``search_breaker_reason`` says why it last opened.
+
+The negative cache exports, per supplier and TTL band, its current bucket's insertions, the fill
+of the fullest shard's newest generation and the estimated false-positive rate of a lookup;
+alert when that estimate nears ``search_negative_cache_target_fpr``.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from app.search.batching import CoalescerStats
 from app.search.breaker import PHASE_GAUGE, BreakerSnapshot, Phase, TripReason
 from app.search.look_to_book import LookToBook
+from app.search.negative_cache import FilterFill
 
 
 class SearchMetrics:
@@ -30,6 +35,16 @@ class SearchMetrics:
         self.look_to_book = gauge("search_look_to_book_ratio", "Supplier calls per booking today")
         self.looks = gauge("search_supplier_looks_today", "Supplier search calls today (cluster-wide)")
         self.coalescer = gauge("search_coalescer", "Coalescer counters of this node", ("counter",))
+        self.negative_insertions = gauge(
+            "search_negative_cache_insertions", "Insertions in the current bucket", ("supplier", "band")
+        )
+        self.negative_fill = gauge(
+            "search_negative_cache_fill_ratio", "Set bits, fullest shard's newest generation", ("supplier", "band")
+        )
+        self.negative_fpr = gauge(
+            "search_negative_cache_estimated_fpr", "Estimated false-positive rate of a lookup", ("supplier", "band")
+        )
+        self.negative_target = gauge("search_negative_cache_target_fpr", "Configured false-positive rate", ())
         self.lookups = Counter(
             "search_offer_lookups", "Offer lookups by result", ["result"], registry=registry
         )  # result: cache_hit, negative_hit, supplier, skipped
@@ -54,3 +69,11 @@ class SearchMetrics:
     def export_coalescer(self, stats: CoalescerStats) -> None:
         for name in ("requests", "shared", "batches", "items", "full_flushes"):
             self.coalescer.labels(name).set(getattr(stats, name))
+
+    def export_negative_cache(self, fills: list[FilterFill], target_fpr: float) -> None:
+        self.negative_target.set(target_fpr)
+        for fill in fills:
+            labels = (fill.supplier, str(fill.band))
+            self.negative_insertions.labels(*labels).set(fill.insertions)
+            self.negative_fill.labels(*labels).set(fill.fill_ratio)
+            self.negative_fpr.labels(*labels).set(fill.estimated_fpr)

@@ -7,8 +7,16 @@ within the limit, atomically, so two nodes can never both take the last slot. A 
 would allow 2N calls around its edge and a token bucket allows a burst on top of the rate; the
 log allows at most N in *any* window of that length, which is how suppliers count.
 
-``safety`` widens the window (default 1 s) to cover the time between admission here and arrival
-at the supplier: a call admitted at the very end of a window must not land in the next one.
+The window is widened by a safety margin to cover the spread of the time between admission here
+and arrival at the supplier: a call admitted at the very end of a window must not land in the
+next one. The margin is a share of the window (``safety_ratio``, 5 %), not a fixed second: a fixed
+second enforced 100 calls per second as 100 per 2 s and so wasted half of a short contract. A
+contract is usable at ``per / (per + margin)`` (95 %); ``safety`` sets the margin in seconds.
+
+A call refused a slot is not dropped while its caller can still wait (``acquire``'s timeout): it
+queues on this node, and the queue is served by priority (the batch carrying the most cache
+misses first), then arrival. Only the head of a supplier's queue asks Redis, after the time the
+script said the next slot frees, so waiters do not stampede Redis for the same slot.
 
 After a Sentinel failover the newest entries may be missing on the promoted replica (replication
 is asynchronous). With ``wait_replicas`` > 0 an admission also waits (``WAIT``, in the same round
@@ -19,10 +27,12 @@ the limit can be undershot, never overshot.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.search.durations import parse_duration
@@ -51,30 +61,45 @@ return {0, tonumber(oldest[2]) + window - now, used}
 """
 
 
+DEFAULT_SAFETY_RATIO = 0.05
+MAX_SAFETY_RATIO = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class SupplierLimit:
-    """At most ``calls`` calls in any ``per`` seconds (enforced over ``per + safety``)."""
+    """At most ``calls`` calls in any ``per`` seconds (enforced over ``per + margin``).
+
+    ``margin`` is ``safety`` seconds if given, else ``safety_ratio`` of ``per``."""
 
     calls: int
     per: float
-    safety: float = 1.0
+    safety: float | None = None
+    safety_ratio: float = DEFAULT_SAFETY_RATIO
 
     def __post_init__(self) -> None:
-        if self.calls < 1 or self.per <= 0 or self.safety < 0:
+        if self.calls < 1 or self.per <= 0 or (self.safety is not None and self.safety < 0):
             raise ValueError(f"a rate limit needs calls >= 1, per > 0, safety >= 0 (got {self})")
+        if not 0 <= self.safety_ratio <= MAX_SAFETY_RATIO:
+            raise ValueError(f"safety_ratio must be in 0..{MAX_SAFETY_RATIO} (got {self.safety_ratio})")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SupplierLimit:
-        """From ``{calls: 10, per: 1m, safety: 1s}``."""
+        """From ``{calls: 10, per: 1m}``, optionally ``safety: 2s`` or ``safety_ratio: 0.1``."""
+        safety = config.get("safety")
         return cls(
             calls=int(config["calls"]),
             per=parse_duration(config["per"]),
-            safety=parse_duration(config.get("safety", 1.0)),
+            safety=None if safety is None else parse_duration(safety),
+            safety_ratio=float(config.get("safety_ratio", DEFAULT_SAFETY_RATIO)),
         )
 
     @property
+    def margin(self) -> float:
+        return self.per * self.safety_ratio if self.safety is None else self.safety
+
+    @property
     def window_micros(self) -> int:
-        return round((self.per + self.safety) * 1_000_000)
+        return round((self.per + self.margin) * 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +113,40 @@ class RateLimited(RuntimeError):
     """No slot within the time the caller was willing to wait."""
 
 
+@dataclass(order=True, slots=True)
+class _Waiter:
+    rank: tuple[int, int]  # (-priority, arrival): the heap's smallest is served first
+    turn: asyncio.Event = field(default_factory=asyncio.Event, compare=False)
+    done: bool = field(default=False, compare=False)
+
+
+class _Queue:
+    """One supplier's waiting calls on this node, in the order they get slots."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Waiter] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def push(self, waiter: _Waiter) -> None:
+        heapq.heappush(self._heap, waiter)
+        self._wake_head()
+
+    def remove(self, waiter: _Waiter) -> None:
+        waiter.done = True
+        while self._heap and self._heap[0].done:  # finished waiters deeper down leave as they surface
+            heapq.heappop(self._heap)
+        self._wake_head()
+
+    def is_head(self, waiter: _Waiter) -> bool:
+        return bool(self._heap) and self._heap[0] is waiter
+
+    def _wake_head(self) -> None:
+        if self._heap:
+            self._heap[0].turn.set()
+
+
 class RedisRateLimiter:
     """Admission control for supplier calls. Suppliers without a configured limit are not limited."""
 
@@ -99,8 +158,14 @@ class RedisRateLimiter:
         prefix: str = "ratelimit:v1",
         wait_replicas: int = 0,
         wait_timeout_ms: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.limits = dict(limits)
+        self._clock = clock
+        self._sleep = sleep
+        self._queues: dict[str, _Queue] = {}
+        self._arrivals = itertools.count()
         self._redis = redis
         self._prefix = prefix
         self._wait_replicas = wait_replicas
@@ -132,20 +197,47 @@ class RedisRateLimiter:
         allowed, retry_micros, used = (int(value) for value in reply)
         return Decision(bool(allowed), max(0.0, retry_micros / 1_000_000), used)
 
-    async def acquire(self, supplier: str, *, timeout: float, cost: int = 1) -> None:
-        """Wait up to ``timeout`` seconds for ``cost`` slots; raise ``RateLimited`` if none came."""
-        deadline = time.monotonic() + timeout
-        while True:
+    async def acquire(self, supplier: str, *, timeout: float, cost: int = 1, priority: int = 0) -> None:
+        """Wait up to ``timeout`` seconds for ``cost`` slots; raise ``RateLimited`` if none came.
+
+        Waiting calls of a supplier get slots by ``priority`` (higher first), then arrival."""
+        deadline = self._clock() + timeout
+        queue = self._queues.setdefault(supplier, _Queue())
+        decision = None
+        if not queue:  # nobody waits: try at once, queue only if refused
             decision = await self.try_acquire(supplier, cost)
             if decision.allowed:
                 return
-            left = deadline - time.monotonic()
-            if decision.retry_after > left:
-                raise RateLimited(
-                    f"{supplier}: rate limit {self.limits[supplier].calls}/{self.limits[supplier].per:g}s "
-                    f"reached; next slot in {decision.retry_after:.2f}s"
-                )
-            await asyncio.sleep(decision.retry_after + 0.001)
+        waiter = _Waiter((-priority, next(self._arrivals)))
+        queue.push(waiter)
+        try:
+            while True:
+                if not queue.is_head(waiter):
+                    await self._wait_turn(supplier, waiter, deadline)
+                    decision = None
+                    continue
+                if decision is None:
+                    decision = await self.try_acquire(supplier, cost)
+                    if decision.allowed:
+                        return
+                if self._clock() + decision.retry_after > deadline:
+                    raise self._refused(supplier, decision.retry_after)
+                await self._sleep(decision.retry_after + 0.001)
+                decision = None
+        finally:
+            queue.remove(waiter)
+
+    async def _wait_turn(self, supplier: str, waiter: _Waiter, deadline: float) -> None:
+        waiter.turn.clear()
+        left = deadline - self._clock()
+        try:
+            await asyncio.wait_for(waiter.turn.wait(), timeout=max(0.0, left))
+        except TimeoutError:
+            raise self._refused(supplier, left) from None
+
+    def _refused(self, supplier: str, wait: float) -> RateLimited:
+        limit = self.limits[supplier]
+        return RateLimited(f"{supplier}: rate limit {limit.calls}/{limit.per:g}s reached; next slot in {wait:.2f}s")
 
     async def used(self, supplier: str) -> int:
         """Calls admitted in the current window (for metrics; approximate: uses this node's clock)."""

@@ -9,6 +9,10 @@ For every (supplier, hotel) of the request, in this order:
 
 A supplier that cannot be asked now (breaker open, rate limit reached, call failed) is listed in
 ``suppliers_skipped`` for that hotel; the search still answers with what the others said.
+
+A supplier whose offers do not book (``offers_hidden``: its breaker tripped on booking failures)
+is not answered from the offer store: its cached offers are treated as misses, which its breaker
+then refuses (skipped) or admits as a half-open probe (a fresh answer).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from app.search.offer_store import OfferStore, OfferStoreError
 log = logging.getLogger(__name__)
 
 Fetch = Callable[[OfferKey], Awaitable[HotelAnswer]]
+OffersHidden = Callable[[Sequence[str]], Awaitable[set[str]]]
 
 
 class SearchService:
@@ -42,9 +47,11 @@ class SearchService:
         negative: NegativeCache,
         fetch: Fetch,
         metrics: SearchMetrics | None = None,
+        offers_hidden: OffersHidden | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.suppliers = tuple(suppliers)
+        self._offers_hidden = offers_hidden
         self._metrics = metrics
         self._store = store
         self._negative = negative
@@ -55,17 +62,20 @@ class SearchService:
         if not request.hotel_ids:
             raise ValueError("SearchService searches hotel ids: resolve a city first (SearchRuntime.search)")
         now = datetime.fromtimestamp(self._clock(), UTC)
-        depth = request.stay.depth_days(now.date())
         occupancy = canonical_occupancy(request.occupancy)
         keys = [
             OfferKey(supplier, hotel, request.checkin, request.nights, occupancy)
             for hotel in request.hotel_ids
             for supplier in self.suppliers
         ]
-        cached = await self._cached(keys)
+        hidden = await self._hidden()
+        cached = [
+            None if key.supplier in hidden else answer
+            for key, answer in zip(keys, await self._cached(keys), strict=True)
+        ]
         misses = [key for key, answer in zip(keys, cached, strict=True) if answer is None]
         negative = await self._known_unavailable(
-            [NegativeKey(k.supplier, k.hotel_id, depth, k.nights, k.occupancy) for k in misses]
+            [NegativeKey(k.supplier, k.hotel_id, k.checkin, k.nights, k.occupancy) for k in misses]
         )
         to_fetch = [key for key, unavailable in zip(misses, negative, strict=True) if not unavailable]
         fetched = await asyncio.gather(*(self._fetch(key) for key in to_fetch), return_exceptions=True)
@@ -135,6 +145,15 @@ class SearchService:
         except OfferStoreError as exc:
             log.warning("offer store unavailable, treating %d keys as misses: %s", len(keys), exc)
             return [None] * len(keys)
+
+    async def _hidden(self) -> set[str]:
+        if self._offers_hidden is None:
+            return set()
+        try:
+            return await self._offers_hidden(self.suppliers)
+        except RedisError as exc:  # breaker states unreadable: their calls are refused anyway
+            log.warning("breaker states unavailable, serving cached offers: %s", exc)
+            return set()
 
     async def _known_unavailable(self, keys: Sequence[NegativeKey]) -> list[bool]:
         try:

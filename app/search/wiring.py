@@ -19,7 +19,7 @@ the app's ``app.yml``)::
     batching: {max_wait: 50ms, max_batch: 50, limit_wait: 500ms, forward_wait: 2ms}
     breaker: {time_scale: 0.01}          # ``breaker.BreakerPolicy`` fields
     offer_ttl: [{max_days: 0, ttl: 5m}, {ttl: 12h}]   # ``ttl.TtlTable``; omitted: the default table
-    negative_cache: {capacity: 100000, target_fpr: 0.0001}
+    negative_cache: {capacity: 100000, target_fpr: 0.0001, shards: 16}   # grows past capacity
     directory: {file: /etc/roadie-app/hotels.json, max_hotels: 100}   # city search; omitted: ids only
 
 Where the file is: ``$ROADIE_SEARCH_CONFIG``, else ``search.yml`` beside ``$ROADIE_APP_CONFIG``.
@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import sys
 import time
@@ -58,8 +59,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from app.common import env_overlay
 from app.common.metrics import REGISTRY as APP_REGISTRY  # the registry the app's /metrics serves
 from app.search.batching import Coalescer
-from app.search.breaker import BreakerPolicy
-from app.search.breaker_redis import RedisBreaker
+from app.search.bloom import DEFAULT_GROWTH, DEFAULT_MAX_GENERATIONS
+from app.search.booking import BookingService
+from app.search.breaker import BreakerPolicy, hides_offers
+from app.search.breaker_redis import RedisBreaker, load_states
 from app.search.cache_key import BatchKey, OfferKey, routing_key
 from app.search.directory import DirectoryError, FileDirectory, HotelDirectory
 from app.search.durations import parse_duration
@@ -68,9 +71,9 @@ from app.search.look_to_book import LookToBookTracker
 from app.search.membership import HealthCheckConfig, HealthPoller, Membership
 from app.search.metrics import SearchMetrics
 from app.search.models import MAX_HOTELS_PER_SEARCH, CitySearched, HotelAnswer, SearchRequest, SearchResponse
-from app.search.negative_cache import BloomNegativeCache, NegativeCacheConfig
+from app.search.negative_cache import DEFAULT_SHARDS, BloomNegativeCache, NegativeCacheConfig
 from app.search.offer_store import OfferStore, create_offer_store
-from app.search.rate_limit import RedisRateLimiter, SupplierLimit
+from app.search.rate_limit import DEFAULT_SAFETY_RATIO, MAX_SAFETY_RATIO, RedisRateLimiter, SupplierLimit
 from app.search.redis_client import RedisSettings, connect
 from app.search.rendezvous import Node
 from app.search.service import SearchService
@@ -85,6 +88,9 @@ SEARCH_CONFIG_NAME = "search.yml"
 SEARCH_ENV_PREFIX = "ROADIE_SEARCH__"
 FORWARD_PATH = "/internal/v1/search/fetch"
 FORWARDED_HEADER = "x-roadie-search-forwarded"
+# Filter fill is read from every shard's counter of every supplier and TTL band (hundreds of
+# keys per supplier): once a minute is plenty for an alert that waits 5 minutes.
+NEGATIVE_FILL_INTERVAL = 60.0
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
@@ -108,9 +114,13 @@ class HealthSettings(_Strict):
 
 
 class RateLimitSettings(_Strict):
+    """A contract: ``calls`` per ``per``. The safety margin widening the window is ``safety_ratio``
+    of it (5 %: 95 % of the contract usable), or ``safety`` seconds when given."""
+
     calls: int = Field(ge=1)
     per: Seconds = Field(gt=0)
-    safety: Seconds = 1.0
+    safety: Seconds | None = Field(None, ge=0)
+    safety_ratio: float = Field(DEFAULT_SAFETY_RATIO, ge=0, le=MAX_SAFETY_RATIO)
 
 
 class SupplierSettings(_Strict):
@@ -127,8 +137,34 @@ class BatchingSettings(_Strict):
 
 
 class NegativeCacheSettings(_Strict):
-    capacity: int = Field(100_000, ge=1)
-    target_fpr: float = Field(1e-4, gt=0, lt=1)
+    """The Bloom negative cache (``negative_cache.NegativeCacheConfig``)."""
+
+    capacity: int = Field(100_000, ge=1)  # expected insertions per supplier, TTL band and bucket
+    target_fpr: float = Field(1e-4, gt=0, lt=0.5)  # of a lookup, however many insertions come
+    shards: int = Field(DEFAULT_SHARDS, ge=1, le=1024)  # Redis keys per filter (no hot key)
+    growth: int = Field(DEFAULT_GROWTH, ge=1, le=8)  # each new generation holds this many times more
+    max_generations: int = Field(DEFAULT_MAX_GENERATIONS, ge=1, le=32)  # beyond: answers are not remembered
+
+    @model_validator(mode="after")
+    def _fits_redis(self) -> NegativeCacheSettings:
+        try:
+            self.config().plan()
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}: the last generation must fit one Redis string; lower growth or max_generations"
+            ) from exc
+        return self
+
+    def config(self, ttl_table: TtlTable | None = None, key_prefix: str = "bloom:neg:v2") -> NegativeCacheConfig:
+        return NegativeCacheConfig(
+            capacity=self.capacity,
+            target_fpr=self.target_fpr,
+            shards=self.shards,
+            growth=self.growth,
+            max_generations=self.max_generations,
+            ttl_table=ttl_table or TtlTable.default(),
+            key_prefix=key_prefix,
+        )
 
 
 class DirectorySettings(_Strict):
@@ -295,17 +331,9 @@ class SearchRuntime:
         backend, options = settings.offer_store_options()
         store = create_offer_store(backend, options)
         ttl = settings.ttl_table()
-        negative = BloomNegativeCache(
-            redis,
-            NegativeCacheConfig(
-                capacity=settings.negative_cache.capacity,
-                target_fpr=settings.negative_cache.target_fpr,
-                ttl_table=ttl,
-                key_prefix=f"{prefix}bloom:neg:v1",
-            ),
-        )
+        negative = BloomNegativeCache(redis, settings.negative_cache.config(ttl, f"{prefix}bloom:neg:v2"))
         limits = {
-            s.name: SupplierLimit(s.rate_limit.calls, s.rate_limit.per, s.rate_limit.safety)
+            s.name: SupplierLimit(s.rate_limit.calls, s.rate_limit.per, s.rate_limit.safety, s.rate_limit.safety_ratio)
             for s in settings.suppliers
             if s.rate_limit is not None
         }
@@ -420,6 +448,7 @@ class SearchRuntime:
             negative=self.negative,
             fetch=self.fetch,
             metrics=self.metrics,
+            offers_hidden=self.offers_hidden,
         )
         response = await service.search(request)
         return response if city is None else response.model_copy(update={"city": city})
@@ -491,13 +520,15 @@ class SearchRuntime:
 
     # --- booking ---------------------------------------------------------------------------
 
-    async def book(self, supplier: str, hotel_id: str, offer_id: str) -> bool:
-        """Book an offer; the outcome feeds the supplier's breaker and look-to-book ratio."""
-        confirmed = await self.suppliers.book(supplier, offer_id, hotel_id)
-        await self.breakers[supplier].record_booking(confirmed)
-        if confirmed:
-            await self.looks.record_booking(supplier)
-        return confirmed
+    async def book(self, supplier: str, hotel_id: str, offer_id: str, key: OfferKey | None = None) -> bool:
+        """Book an offer (``booking.BookingService``): breaker, look-to-book, eviction if refused."""
+        booking = BookingService(suppliers=self.suppliers, breakers=self.breakers, store=self.store, looks=self.looks)
+        return await booking.book(supplier, hotel_id, offer_id, key)
+
+    async def offers_hidden(self, suppliers: Sequence[str]) -> set[str]:
+        """Suppliers whose offers must not be shown now (breaker tripped on booking failures)."""
+        states = await load_states(self.redis, [self.breakers[name] for name in suppliers])
+        return {name for name, state in zip(suppliers, states, strict=True) if hides_offers(state)}
 
     # --- operations ------------------------------------------------------------------------
 
@@ -564,19 +595,25 @@ class SearchRuntime:
 
     async def _export_loop(self) -> None:
         assert self.metrics is not None
+        fill_read_at = -math.inf
         while True:
             try:
                 for name, breaker in self.breakers.items():
                     self.metrics.export_breaker(await breaker.snapshot())
                     self.metrics.export_look_to_book(await self.looks.read(name))
                 self.metrics.export_coalescer(self.fetcher.coalescer.stats)
+                if time.monotonic() - fill_read_at >= NEGATIVE_FILL_INTERVAL:
+                    fill_read_at = time.monotonic()
+                    fills = await self.negative.fill(self.supplier_names)
+                    self.metrics.export_negative_cache(fills, self.negative.config.target_fpr)
             except Exception as exc:  # metrics must never stop the node
                 log.warning("search metrics export failed: %s", exc)
             await asyncio.sleep(self.settings.metrics_interval)
 
 
 def _limit(limit: SupplierLimit | None) -> dict[str, float] | None:
-    return None if limit is None else {"calls": limit.calls, "per": limit.per, "safety": limit.safety}
+    """The contract and the margin actually enforced (``safety``: seconds added to the window)."""
+    return None if limit is None else {"calls": limit.calls, "per": limit.per, "safety": limit.margin}
 
 
 async def _forever(what: str, run: Any) -> None:

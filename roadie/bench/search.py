@@ -38,8 +38,9 @@ import typer
 from redis.exceptions import RedisError
 from rich.table import Table
 
-from app.search.bloom import BloomParams, RedisBloom
+from app.search.bloom import BloomParams, ShardedRedisBloom
 from app.search.models import Occupancy, Room, SearchRequest
+from app.search.negative_cache import NegativeCacheConfig
 from app.search.wiring import SearchRuntime, SearchSettings, load_settings
 from roadie.console import console
 from roadie.errors import RoadieError
@@ -261,8 +262,14 @@ class SearchBenchmark:
         return latencies
 
     async def _bloom(self, runtime: SearchRuntime, prefix: str) -> tuple[BloomParams, float]:
-        params = BloomParams.for_capacity(self.config.bloom_keys, BLOOM_GOAL_FPR)
-        bloom = RedisBloom(runtime.redis, params)
+        """One negative-cache filter as the search sizes it (sharded, first generation full)."""
+        config = NegativeCacheConfig(capacity=self.config.bloom_keys, target_fpr=BLOOM_GOAL_FPR)
+        plan = config.plan()
+        bloom = ShardedRedisBloom(runtime.redis, plan, config.shards)
+        first = plan.generations[0]
+        params = BloomParams(
+            bits=first.bits * config.shards, hashes=first.hashes, capacity=first.capacity * config.shards
+        )
         key = f"{prefix}bloom-bench"
         expire = int(time.time()) + 600
         for start in range(0, self.config.bloom_keys, 5000):

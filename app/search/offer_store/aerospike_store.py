@@ -145,6 +145,15 @@ class AerospikeOfferStore(OfferStore):
                 f"(first: {failed[0].key[2]} result {failed[0].result})"
             )
 
+    async def evict(self, keys: Sequence[OfferKey]) -> None:
+        if not keys:
+            return
+        try:
+            # batch_remove reports a missing record per key, not as an exception: nothing to do then.
+            await asyncio.to_thread(self._client.batch_remove, [self._key(key) for key in keys])
+        except self._api.error as exc:
+            raise OfferStoreError(f"aerospike offer store: evicting {len(keys)} keys failed: {exc}") from exc
+
     async def close(self) -> None:
         await asyncio.to_thread(self._client.close)
 

@@ -40,7 +40,9 @@ class OfferStore(ABC):
     - ``put_many(records)`` writes every record with its own TTL in one batch; a record overwrites
       any older one under the same key and disappears ``ttl`` seconds after its write. Writes are
       atomic per record, not across records: after a failure some records may be written.
-    - Both raise ``OfferStoreError`` (never a backend's own exception type) when the backend fails;
+    - ``evict(keys)`` deletes the records in one batch (a booking was refused: the answer was
+      wrong); keys that are not there are no error.
+    - All three raise ``OfferStoreError`` (never a backend's own exception type) when the backend fails;
       callers treat that as a miss and keep serving.
     - ``close()`` releases connections; the store is not used afterwards.
     """
@@ -57,6 +59,9 @@ class OfferStore(ABC):
 
     @abstractmethod
     async def put_many(self, records: Sequence[OfferRecord]) -> None: ...
+
+    @abstractmethod
+    async def evict(self, keys: Sequence[OfferKey]) -> None: ...
 
     async def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release connections."""

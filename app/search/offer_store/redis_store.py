@@ -73,5 +73,13 @@ class RedisOfferStore(OfferStore):
             message = f"redis offer store: batch write of {len(records)} records failed: {exc}"
             raise OfferStoreError(message) from exc
 
+    async def evict(self, keys: Sequence[OfferKey]) -> None:
+        if not keys:
+            return
+        try:
+            await self._redis.delete(*(self._key(key) for key in keys))
+        except RedisError as exc:
+            raise OfferStoreError(f"redis offer store: evicting {len(keys)} keys failed: {exc}") from exc
+
     async def close(self) -> None:
         await self._redis.aclose()

@@ -13,7 +13,9 @@ def test_every_node_states_the_active_offer_store_backend(client, node_urls):
         stats = httpx.get(f"{url}/v1/search/stats", timeout=10).json()
         assert stats["node"] == name
         assert stats["offer_store"]["backend"] == "redis", "the lab runs the Redis offer store (no Aerospike)"
-        assert stats["negative_cache"]["bits_per_key"] <= 21
+        # A scalable filter's first generation takes a quarter of the target (two buckets per
+        # lookup, tightening 1/2 per generation): ~22 bits per key at 0.01 %.
+        assert stats["negative_cache"]["bits_per_key"] <= 23
         assert sorted(stats["membership"]["nodes"]) == sorted(node_urls)
 
 

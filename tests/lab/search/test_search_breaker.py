@@ -44,8 +44,9 @@ def breaker(client) -> dict:
     return client.get("/v1/search/stats").json()["suppliers"][SUPPLIER]["breaker"]
 
 
-def probe_until_closed(client, node_urls, timeout: float) -> int:
-    """Search fresh stays (each one supplier call) until the breaker is closed again."""
+def probe_until_closed(client, node_urls, timeout: float, book: bool = False) -> int:
+    """Search fresh stays (each one supplier call) until the breaker is closed again; with
+    ``book``, also book an offer each round shows (a booking trip closes on probe bookings)."""
     urls = list(node_urls.values())
     sent = 0
 
@@ -55,8 +56,19 @@ def probe_until_closed(client, node_urls, timeout: float) -> int:
                         days_ahead=random.randint(120, 480), nights=random.randint(1, 30))
             for _ in range(10)
         ]  # fmt: skip
-        await asyncio.gather(*(http.post(f"{urls[i % 3]}/v1/search", json=b) for i, b in enumerate(bodies)))
+        responses = await asyncio.gather(*(http.post(f"{urls[i % 3]}/v1/search", json=b) for i, b in enumerate(bodies)))
+        if book:
+            await book_one_offer(http, urls[0], bodies, responses)
         return len(bodies)
+
+    async def book_one_offer(http, url, bodies, responses):
+        for body, response in zip(bodies, responses, strict=True):
+            offer = next((h for h in response.json()["hotels"] if h["offer"]), None)
+            if offer is not None:
+                stay = {k: body[k] for k in ("checkin", "nights", "occupancy")}
+                booking = {"supplier": SUPPLIER, "hotel_id": offer["hotel_id"], "offer_id": offer["offer"]["offer_id"]}
+                await http.post(f"{url}/v1/search/book", json={**booking, **stay})
+                return
 
     async def drive():
         nonlocal sent
@@ -103,5 +115,5 @@ def test_booking_failures_trip_the_breaker_and_it_is_probed_back(client, node_ur
     assert state["reason"] == "booking_failures"
 
     flaky.set_modes(SUPPLIER, booking_fails=False)
-    probe_until_closed(client, node_urls, timeout=60)
+    probe_until_closed(client, node_urls, timeout=60, book=True)  # search successes alone do not close it
     assert phases(node_urls) == {"closed"}

@@ -230,3 +230,66 @@ def test_sliding_counts_since():
     assert window.total(15, since=10).calls == 2
     assert window.total(65).calls == 2  # the bucket of t=0 has left the window
     assert window.total(200).calls == 0
+
+
+def test_all_unavailable_trips_within_ten_seconds_although_earlier_answers_were_available():
+    breaker, clock = make()  # window 60 s, unavailable_window 10 s, share 95 %
+    for _ in range(50):  # a healthy supplier: half of the hotels available
+        clock.advance(1)
+        breaker.record_call(OK, available=5, unavailable=5)
+    switched_off_at = clock.now
+    while breaker.state.phase is Phase.CLOSED and clock.now - switched_off_at < 60:
+        clock.advance(1)
+        breaker.record_call(OK, available=0, unavailable=10)
+    assert breaker.state.reason is TripReason.ALL_UNAVAILABLE
+    assert clock.now - switched_off_at <= 12, "detected within ~10 s, not once the 60 s window is clear"
+
+
+def test_a_small_supplier_trips_on_a_share_of_its_few_answers():
+    breaker, clock = make(min_unavailable_answers=20)
+    breaker.record_call(OK, available=1, unavailable=1)
+    for _ in range(10):  # a few answers every 5 s: never 20 in 10 s, but 95 % of the minute
+        clock.advance(5)
+        breaker.record_call(OK, available=0, unavailable=4)
+    assert breaker.state.reason is TripReason.ALL_UNAVAILABLE
+
+
+def trip_on_bookings(breaker, clock):
+    for _ in range(5):
+        breaker.record_booking(False)
+    assert breaker.state.reason is TripReason.BOOKING_FAILURES
+    clock.advance(breaker.policy.open_seconds(breaker.state.level))
+
+
+def test_a_booking_trip_does_not_close_on_search_successes_alone():
+    breaker, clock = make(probe_bookings=3)
+    trip_on_bookings(breaker, clock)
+    for _ in range(4):
+        pass_probe_stage(breaker)
+    assert breaker.state.phase is Phase.HALF_OPEN, "searches answer, but nothing says bookings work"
+    for _ in range(3):
+        breaker.record_booking(True)  # probe bookings of offers the probe searches showed
+    assert breaker.state.phase is Phase.HALF_OPEN
+    pass_probe_stage(breaker)
+    assert breaker.state.phase is Phase.CLOSED
+
+
+def test_failing_probe_bookings_reopen_a_booking_trip():
+    breaker, clock = make(probe_bookings=3)
+    trip_on_bookings(breaker, clock)
+    pass_probe_stage(breaker)
+    breaker.record_booking(True)
+    breaker.record_booking(False)
+    breaker.record_booking(False)
+    assert breaker.state.phase is Phase.OPEN
+    assert breaker.state.reason is TripReason.BOOKING_FAILURES and breaker.state.level == 1
+
+
+def test_bookings_do_not_probe_a_breaker_that_tripped_on_errors():
+    breaker, clock = make()
+    trip(breaker, clock)
+    clock.advance(300)
+    assert breaker.allow()
+    breaker.record_booking(False)
+    breaker.record_booking(False)
+    assert breaker.state.phase is Phase.HALF_OPEN

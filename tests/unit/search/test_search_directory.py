@@ -187,7 +187,12 @@ def runtime_with(settings: wiring.SearchSettings) -> wiring.SearchRuntime:
     runtime.negative = MemoryNegative()
     runtime.metrics = None
     runtime.routing = wiring.RoutingStats()
+    runtime.offers_hidden = nothing_hidden  # no breakers here: every supplier's offers are shown
     return runtime
+
+
+async def nothing_hidden(suppliers):
+    return set()
 
 
 @pytest.fixture

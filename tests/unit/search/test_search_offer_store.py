@@ -71,7 +71,7 @@ class FakeBatchRecords:
 
 
 class FakeClient:
-    """Enough of aerospike.Client: batch_read and batch_write, records with TTLs."""
+    """Enough of aerospike.Client: batch_read, batch_write and batch_remove, records with TTLs."""
 
     def __init__(self):
         self.records = {}
@@ -96,6 +96,10 @@ class FakeClient:
     def batch_write(self, batch):
         for write in batch.batch_records:
             self.records[write.key] = ({op["bin"]: op["val"] for op in write.ops}, write.meta)
+
+    def batch_remove(self, keys):
+        for k in keys:
+            self.records.pop(k, None)
 
     def close(self):
         pass
@@ -132,3 +136,14 @@ def test_aerospike_store_batch_reads_and_per_record_ttl():
         asyncio.run(store.get_many([key("h1")]))
     with pytest.raises(ValueError, match="ttl must be > 0"):
         asyncio.run(store.put_many([OfferRecord(key("h1"), ANSWER, 0)]))
+
+
+def test_aerospike_store_evicts_a_refused_offer():
+    async def evict():
+        client = FakeClient()
+        store = AerospikeOfferStore(client, fake_api(), namespace="offers", set_name="offers")
+        await store.put_many([OfferRecord(key("h1"), ANSWER, 300), OfferRecord(key("h2"), ANSWER, 300)])
+        await store.evict([key("h1"), key("h9")])  # h9 was never there: no error
+        return await store.get_many([key("h1"), key("h2")])
+
+    assert asyncio.run(evict()) == [None, ANSWER]

@@ -42,6 +42,15 @@ def test_settings_parse_durations_and_share_redis_with_the_redis_offer_store():
         ({"breaker": {"nonsense": 1}}, "unknown breaker settings"),
         ({"redis": {"hosts": 1}}, "unknown Redis settings"),
         ({"batching": {"max_wait": "soon"}}, "not a duration"),
+        ({"negative_cache": {"shards": 0}}, "shards"),
+        (
+            {"suppliers": [{**BASE["suppliers"][0], "rate_limit": {"calls": 5, "per": "1s", "safety_ratio": 0.9}}]},
+            "safety_ratio",
+        ),
+        ({"breaker": {"max_unavailable_share": 0}}, "max_unavailable_share"),
+        ({"breaker": {"unavailable_window": "2m"}}, "unavailable_window"),
+        ({"negative_cache": {"target_fpr": 0.7}}, "target_fpr"),
+        ({"negative_cache": {"growth": 8, "max_generations": 32}}, "a Bloom filter needs 1..4294967296 bits"),
     ],
 )
 def test_invalid_settings_name_the_problem(change, message):
