@@ -22,16 +22,11 @@ def apt_packages(role: Path) -> set[str]:
             apt = task.get("ansible.builtin.apt")
             if not apt:
                 continue
+            names = apt["name"]
             values = variables(role.name, "h", {"h": {"roadie_address": "127.1.0.9"}}, {"backup_repo": ["h"]})
-            # The package list sits in the task's vars (its `when` reads it too).
-            values |= {name: _render(values, value) for name, value in (task.get("vars") or {}).items()}
-            rendered = _render(values, apt["name"])
+            rendered = expression(values, names) if isinstance(names, str) else [expression(values, n) for n in names]
             found |= {rendered} if isinstance(rendered, str) else set(rendered)
     return found
-
-
-def _render(values: dict, value: str | list) -> str | list:
-    return expression(values, value) if isinstance(value, str) else [expression(values, v) for v in value]
 
 
 # Roles for what the lab cannot run (their packages come from vendor repositories).
