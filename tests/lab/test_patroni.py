@@ -99,7 +99,11 @@ def test_wrong_password_is_refused(lab, running_hosts):
 
 
 def test_patroni_dynamic_config_matches_the_lab_inventory(lab, running_hosts):
-    wanted = yaml.safe_load((lab_group_vars_dir() / "postgres.yml").read_text())
+    # Region 1's values: both regions' shared timing (postgres_servers.yml, the parent group),
+    # then region 1's own (postgres.yml), as Ansible's group precedence merges them.
+    wanted = {}
+    for group in ("postgres_servers", "postgres"):
+        wanted |= yaml.safe_load((lab_group_vars_dir() / f"{group}.yml").read_text()) or {}
     db = lab.group("postgres")[0]
     entry = manifest(db, "patroni")
     config = httpx.get(f"http://{entry['address']}:{entry['ports']['restapi']}/config", timeout=3).json()
