@@ -55,7 +55,7 @@ BOOKING_RERUNS = Counter(
 BOOKINGS_RETRIED = Counter(
     "roadie_bookings_retried_total",
     "Bookings that needed at least one re-run, by how they ended: succeeded (a booking), "
-    "refused (a client error such as 409), gave_up (deadline passed: 503).",
+    "refused (a client error such as 409), gave_up (deadline passed: 503), failed (another error).",
     ["result"],
     registry=REGISTRY,
 )

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
+F = TypeVar("F")
 # A connection wait of 0 makes psycopg's pool refuse even a connection it has ready.
 MIN_CONNECTION_WAIT = 0.05
-F = TypeVar("F")
 
 
 @dataclass(frozen=True)

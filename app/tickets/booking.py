@@ -86,6 +86,13 @@ def validate_idempotency_key(key: str | None) -> str:
     return key
 
 
+def _retried_result(exc: BaseException) -> str:
+    """How a re-run booking ended when it did not succeed (a label of BOOKINGS_RETRIED)."""
+    if isinstance(exc, errors.TicketError):
+        return "refused"  # an answer: the seat was taken meanwhile, the hold expired, ...
+    return "gave_up" if transient_failure(exc) is not None else "failed"
+
+
 @dataclass(frozen=True)
 class BookingResult:
     booking: Booking
@@ -218,7 +225,7 @@ class Bookings:
             booked = await retry_until_deadline(attempt, self._retry, transient_failure, rerun)
         except Exception as exc:
             if reruns:
-                BOOKINGS_RETRIED.labels("gave_up" if transient_failure(exc) is not None else "refused").inc()
+                BOOKINGS_RETRIED.labels(_retried_result(exc)).inc()
             raise
         if reruns:
             BOOKINGS_RETRIED.labels("succeeded").inc()

@@ -12,6 +12,8 @@ from psycopg_pool import PoolTimeout
 from app.common.db import Transient, transient_failure
 from app.common.retry import MIN_CONNECTION_WAIT, Backoff, RetryPolicy, retry_until_deadline
 from app.common.settings import Settings, TicketSettings
+from app.tickets import errors
+from app.tickets.booking import _retried_result
 from app.tickets.service import booking_retry
 from tests.unit.tickets.test_tickets_settings import VALID
 
@@ -169,3 +171,9 @@ def test_deadline_zero_means_one_attempt_with_the_pools_usual_wait():
 def test_retry_settings_that_cannot_work_are_refused(fields, message):
     with pytest.raises(ValueError, match=message):
         TicketSettings(**fields)
+
+
+def test_a_re_run_booking_that_did_not_succeed_is_counted_by_how_it_ended():
+    assert _retried_result(errors.SeatTaken("seat 7 is already held or sold")) == "refused"
+    assert _retried_result(PoolTimeout("no connection")) == "gave_up"
+    assert _retried_result(pg.QueryCanceled("canceling statement due to statement timeout")) == "failed"
