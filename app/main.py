@@ -123,8 +123,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
         return _problem(422, "invalid", reasons or "malformed request")
 
-    # Dependencies down (failover in progress, pool exhausted): the client may retry.
+    # Dependencies down (failover in progress, pool exhausted, a write that reached a demoted
+    # primary): the client may retry. Bookings get here once their own re-runs ran out.
     @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg.errors.ReadOnlySqlTransaction)
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(RedisError)
     async def unavailable(_: Request, exc: Exception) -> JSONResponse:

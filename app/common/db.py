@@ -5,6 +5,10 @@ that must see the latest committed state. `replica(shard)` reaches a streaming r
 (read-only port) for eventually consistent reads, and falls back to the primary pool when no
 replica answers (HAProxy does the same when its replica pool is empty; this covers HAProxy's
 read-only port itself being unreachable).
+
+`transient_failure` tells a failure of the database (no writable primary for a while: a
+failover, a switchover, a restart) from a failure of the request, and whether the
+transaction may have committed regardless.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import psycopg
 from psycopg.rows import dict_row
@@ -22,6 +27,54 @@ from app.common.settings import Endpoint, PostgresSettings, Shard
 log = logging.getLogger(__name__)
 
 Connection = psycopg.AsyncConnection[dict]
+
+# Errors that abort the transaction before it commits: a re-run is as safe as the first run.
+NOT_COMMITTED = {
+    "25006": "read-only",  # a write reached a replica or a demoted primary (HAProxy not switched yet)
+    "40001": "serialization",  # the server rolled back; PostgreSQL documents it as "retry"
+    "57P03": "cannot connect now",  # the server is starting, shutting down or in recovery
+}
+# Errors that can end a session whose COMMIT is already local: "terminating connection due to
+# administrator command" is what a switchover's fast shutdown sends to a backend waiting for its
+# synchronous standby, after the commit. A re-run is safe only when it finds its own first run
+# (an idempotency key).
+MAYBE_COMMITTED = {"57P01": "admin shutdown", "57P02": "crash shutdown"}
+CONNECTION_CLASS = "08"
+PROTOCOL_VIOLATION = "08P01"  # a bug on one side, not a failover
+
+
+@dataclass(frozen=True)
+class Transient:
+    """A failure of the database, not of the request: a re-run may succeed."""
+
+    reason: str  # for metrics and logs: "no connection", "connection lost", "read-only", ...
+    maybe_committed: bool  # the failed transaction may have committed all the same
+
+
+def transient_failure(exc: BaseException) -> Transient | None:
+    """Whether `exc` is a transient database failure, and of which kind; None: it is not
+    (a constraint, a statement timeout, a deadlock, a bug: a re-run would meet it again or
+    hide it)."""
+    if isinstance(exc, PoolTimeout):
+        # No connection was handed out within the wait: nothing was sent.
+        return Transient("no connection", maybe_committed=False)
+    if not isinstance(exc, psycopg.Error):
+        return None
+    state = exc.sqlstate
+    if state is None:
+        # libpq lost the connection (reset, closed, refused): the COMMIT may have been sent.
+        return Transient("connection lost", maybe_committed=True) if isinstance(exc, psycopg.OperationalError) else None
+    return _transient_state(state)
+
+
+def _transient_state(state: str) -> Transient | None:
+    if state in NOT_COMMITTED:
+        return Transient(NOT_COMMITTED[state], maybe_committed=False)
+    if state in MAYBE_COMMITTED:
+        return Transient(MAYBE_COMMITTED[state], maybe_committed=True)
+    if state.startswith(CONNECTION_CLASS) and state != PROTOCOL_VIOLATION:
+        return Transient("connection lost", maybe_committed=True)
+    return None
 
 
 def conninfo(settings: PostgresSettings, endpoint: Endpoint, database: str, application: str) -> str:
@@ -92,8 +145,10 @@ class ShardPools:
             await pool.close()
 
     @asynccontextmanager
-    async def primary(self, shard: str) -> AsyncIterator[Connection]:
-        async with self._primary[shard].connection() as conn:
+    async def primary(self, shard: str, wait: float | None = None) -> AsyncIterator[Connection]:
+        """A connection to the shard's primary, waiting at most `wait` seconds for one
+        (default: postgres.pool_timeout), else PoolTimeout."""
+        async with self._primary[shard].connection(timeout=wait) as conn:
             yield conn
 
     @asynccontextmanager

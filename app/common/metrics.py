@@ -45,6 +45,20 @@ BOOKINGS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+BOOKING_RERUNS = Counter(
+    "roadie_booking_reruns_total",
+    "Booking attempts the app re-ran after a transient database failure, by failure "
+    "(no connection, connection lost, read-only, admin shutdown, ...).",
+    ["reason"],
+    registry=REGISTRY,
+)
+BOOKINGS_RETRIED = Counter(
+    "roadie_bookings_retried_total",
+    "Bookings that needed at least one re-run, by how they ended: succeeded (a booking), "
+    "refused (a client error such as 409), gave_up (deadline passed: 503), failed (another error).",
+    ["result"],
+    registry=REGISTRY,
+)
 TICKETS_SOLD = Counter(
     "roadie_tickets_sold_total", "Tickets sold (cancellations not subtracted).", ["shard"], registry=REGISTRY
 )

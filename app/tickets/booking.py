@@ -9,12 +9,19 @@ deadlocking:
 The partial unique index on live booking items is the last line of defence: should a bug skip
 the checks, the second sale of a seat still fails (and is answered 409).
 After commit, the new seat states are written through to the cache.
+
+A booking is re-run while the database has no writable primary (`app.common.retry`, up to
+the configured deadline). That is safe even when the failed attempt may have committed (its
+connection broke during COMMIT): the re-run takes the key's lock, finds the booking the first
+attempt made (`_by_key`, the unique idempotency_key) and answers it as a replay. A re-run
+never makes a second booking for one key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,13 +31,16 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from app.common.db import Connection, ShardPools
-from app.common.metrics import BOOKINGS, REVENUE, TICKETS_SOLD
+from app.common.db import Connection, ShardPools, Transient, transient_failure
+from app.common.metrics import BOOKING_RERUNS, BOOKINGS, BOOKINGS_RETRIED, REVENUE, TICKETS_SOLD
+from app.common.retry import RetryPolicy, retry_until_deadline
 from app.tickets import errors
 from app.tickets.cache import TicketCache
 from app.tickets.models import Booking, BookingCreate, Hold, HoldCreate
 from app.tickets.seatstate import SeatState
 from app.tickets.shards import ShardMap, UnknownShard, encode_id
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_MAX = 200
 
@@ -76,6 +86,13 @@ def validate_idempotency_key(key: str | None) -> str:
     return key
 
 
+def _retried_result(exc: BaseException) -> str:
+    """How a re-run booking ended when it did not succeed (a label of BOOKINGS_RETRIED)."""
+    if isinstance(exc, errors.TicketError):
+        return "refused"  # an answer: the seat was taken meanwhile, the hold expired, ...
+    return "gave_up" if transient_failure(exc) is not None else "failed"
+
+
 @dataclass(frozen=True)
 class BookingResult:
     booking: Booking
@@ -83,11 +100,14 @@ class BookingResult:
 
 
 class Bookings:
-    def __init__(self, shards: ShardMap, pools: ShardPools, cache: TicketCache, hold_minutes: int) -> None:
+    def __init__(
+        self, shards: ShardMap, pools: ShardPools, cache: TicketCache, hold_minutes: int, retry: RetryPolicy
+    ) -> None:
         self._shards = shards
         self._pools = pools
         self._cache = cache
         self._hold_minutes = hold_minutes
+        self._retry = retry
 
     def _shard(self, some_id: int, what: str) -> str:
         try:
@@ -155,7 +175,7 @@ class Bookings:
         shard = self._shard(routing_id, "hold" if body.hold_id is not None else "event")
         fingerprint = request_fingerprint(body, session_id)
         try:
-            result, changed, event_id = await self._book_once(
+            result, changed, event_id = await self._book_retried(
                 shard, body, key=key, fingerprint=fingerprint, session_id=session_id, customer=customer
             )
         except psycopg.errors.UniqueViolation as exc:
@@ -177,7 +197,7 @@ class Bookings:
             await self._write_through(event_id, changed)
         return result
 
-    async def _book_once(
+    async def _book_retried(
         self,
         shard: str,
         body: BookingCreate,
@@ -187,7 +207,44 @@ class Bookings:
         session_id: str | None,
         customer: str | None,
     ) -> tuple[BookingResult, list[dict[str, Any]], int]:
-        async with self._pools.primary(shard) as conn, conn.transaction():
+        """`_book_once`, re-run on transient database failures until the retry deadline.
+        Every failure counts, the ambiguous ones too: the key makes their re-run safe."""
+        reruns = 0
+
+        def rerun(failure: Transient) -> None:
+            nonlocal reruns
+            reruns += 1
+            BOOKING_RERUNS.labels(failure.reason).inc()
+
+        async def attempt(wait: float) -> tuple[BookingResult, list[dict[str, Any]], int]:
+            return await self._book_once(
+                shard, body, key=key, fingerprint=fingerprint, session_id=session_id, customer=customer, wait=wait
+            )
+
+        try:
+            booked = await retry_until_deadline(attempt, self._retry, transient_failure, rerun)
+        except Exception as exc:
+            if reruns:
+                BOOKINGS_RETRIED.labels(_retried_result(exc)).inc()
+            raise
+        if reruns:
+            BOOKINGS_RETRIED.labels("succeeded").inc()
+            log.info("booking %s succeeded after %d re-runs", key, reruns)
+        return booked
+
+    async def _book_once(
+        self,
+        shard: str,
+        body: BookingCreate,
+        *,
+        key: str,
+        fingerprint: str,
+        session_id: str | None,
+        customer: str | None,
+        wait: float,
+    ) -> tuple[BookingResult, list[dict[str, Any]], int]:
+        """One attempt, in one transaction; `wait`: the longest wait for a connection."""
+        async with self._pools.primary(shard, wait) as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (key,))
             existing = await self._by_key(conn, key)
             if existing is not None:

@@ -13,12 +13,25 @@ from redis.asyncio import Redis
 
 from app.common import redis as redis_client
 from app.common.db import Connection, ShardPools
+from app.common.retry import Backoff, RetryPolicy
 from app.common.settings import Settings
 from app.tickets.booking import Bookings
 from app.tickets.cache import TicketCache
 from app.tickets.catalogue import Catalogue
 from app.tickets.sessions import Sessions
 from app.tickets.shards import ShardMap
+
+
+def booking_retry(settings: Settings) -> RetryPolicy:
+    """How bookings are re-run through a failover. With the deadline 0 a booking has one
+    attempt, which waits for a connection as long as any request (postgres.pool_timeout)."""
+    t = settings.tickets
+    retried = t.booking_retry_deadline_seconds > 0
+    return RetryPolicy(
+        deadline=t.booking_retry_deadline_seconds,
+        backoff=Backoff(t.booking_retry_backoff_first_seconds, t.booking_retry_backoff_max_seconds),
+        connection_wait=t.booking_retry_connection_wait_seconds if retried else settings.postgres.pool_timeout,
+    )
 
 
 @dataclass
@@ -42,7 +55,7 @@ class Tickets:
             pools=pools,
             redis=redis,
             catalogue=Catalogue(settings, shards, pools, cache),
-            bookings=Bookings(shards, pools, cache, t.hold_minutes_default),
+            bookings=Bookings(shards, pools, cache, t.hold_minutes_default, booking_retry(settings)),
             sessions=Sessions(redis, t.session_ttl_seconds),
         )
 

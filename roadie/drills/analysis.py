@@ -19,6 +19,7 @@ class ProbeSummary:
     p50_ms: float | None
     p95_ms: float | None
     p99_ms: float | None
+    max_ms: float | None  # the slowest request, answered or not
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -48,6 +49,7 @@ def summarize_probe(requests: list[Request], fault_at: float) -> ProbeSummary:
         p50_ms=_pct(latencies, 50),
         p95_ms=_pct(latencies, 95),
         p99_ms=_pct(latencies, 99),
+        max_ms=round(max(r.latency for r in ordered) * 1000, 1) if ordered else None,
     )
 
 

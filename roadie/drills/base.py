@@ -8,7 +8,7 @@ from roadie.drills import cluster
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import PgReadProbe, PgTarget, PgWriteProbe, Probe, RedisWriteProbe
 from roadie.drills.records import Journal
-from roadie.drills.tickets import AppReadProbe, BookingProbe
+from roadie.drills.tickets import BUYER, AppReadProbe, BookingProbe
 from roadie.drills.topology import Need
 from roadie.drills.watch import (
     HaproxyBackendWatcher,
@@ -42,11 +42,13 @@ class DrillContext:
 
 @dataclass(frozen=True)
 class Goal:
-    """A measured number and the limit the drill promises (lower is better)."""
+    """A measured number and the limit the drill promises (lower is better). With `over`, the
+    limit is relative: the figure may exceed that other measured figure by `limit`."""
 
     name: str
     limit: float
     unit: str = "s"
+    over: str | None = None
 
 
 class Drill(ABC):
@@ -122,9 +124,10 @@ def app_probes(ctx: DrillContext) -> list[Probe]:
     if not ctx.endpoints.app_lb or "event" not in ctx.stash:
         return []
     common = {"base_url": ctx.endpoints.app_lb, "event_id": ctx.stash["event"]}
+    buyers = {"seats": ctx.stash["seats"], "timeout": ctx.stash["booking_timeout"], **common}
     return [
-        BookingProbe(ctx.journal, APP_INTERVAL, seats=ctx.stash["seats"], name="buyer-a", **common),
-        BookingProbe(ctx.journal, APP_INTERVAL, seats=ctx.stash["seats"], name="buyer-b", **common),
+        BookingProbe(ctx.journal, APP_INTERVAL, name=f"{BUYER}-a", **buyers),
+        BookingProbe(ctx.journal, APP_INTERVAL, name=f"{BUYER}-b", **buyers),
         AppReadProbe(ctx.journal, APP_INTERVAL, **common),
     ]
 

@@ -75,6 +75,8 @@ class Probe(ABC):
     name: str = "probe"
     kind: str = "write"
     f: str = WRITE
+    # How long one request may take before it counts as failed (outcome unknown).
+    timeout: float = REQUEST_TIMEOUT
 
     def __init__(self, journal: Journal, interval: float) -> None:
         self.journal = journal
@@ -104,7 +106,7 @@ class Probe(ABC):
             value = self.invocation(key)
             self.journal.op(Op(self.name, self.workload, self.f, "invoke", invoked, self.node, value=value))
             try:
-                answered = await asyncio.wait_for(self.attempt(key), REQUEST_TIMEOUT)
+                answered = await asyncio.wait_for(self.attempt(key), self.timeout)
             except Refused as exc:
                 # A correct "no": the service worked, the operation was not applied.
                 self._complete(value, "fail", invoked, _short(exc))

@@ -48,13 +48,14 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         "## Probes",
         "",
-        "| probe | requests | errors | error rate | outage (s) | back after fault (s) | p50 ms | p95 ms | p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| probe | requests | errors | error rate | outage (s) | back after fault (s) | p50 ms | p95 ms | p99 ms "
+        "| max ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in result["probes"]:
         lines.append(
             f"| {p['probe']} | {p['requests']} | {p['errors']} | {p['error_rate']:.2%} | {p['outage_s']} "
-            f"| {p['back_after_fault_s']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} |"
+            f"| {p['back_after_fault_s']} | {p['p50_ms']} | {p['p95_ms']} | {p['p99_ms']} | {p['max_ms']} |"
         )
     lines += _alerts_markdown(result.get("alerts"))
     lines += ["", "## Timeline (seconds after the fault)", ""]

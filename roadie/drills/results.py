@@ -12,11 +12,14 @@ from roadie.checker.drill import DrillCheck
 from roadie.checker.sets import SetResult
 from roadie.drills.analysis import ProbeSummary
 from roadie.drills.base import Goal
-from roadie.drills.tickets import BOOKINGS
+from roadie.drills.probes import PgWriteProbe
+from roadie.drills.tickets import BOOKINGS, BUYER
 
 NOT_MEASURED = "not measured"
 # Probes whose errors a user of the app would see.
-APP_PROBE_PREFIXES = ("buyer", "app-")
+APP_PROBE_PREFIXES = (BUYER, "app-")
+# The database's own write gap: the direct write probe's (no app, no retries in between).
+DATABASE_WORKLOAD = PgWriteProbe.name
 
 
 def not_recovered(waited_s: float) -> str:
@@ -30,6 +33,7 @@ def measurements(
     writes = [s for s in probes if s.kind == "write"]
     reads = [s for s in probes if s.kind == "read"]
     app = [s for s in probes if s.probe.startswith(APP_PROBE_PREFIXES)]
+    buyers = [s for s in probes if s.probe.startswith(BUYER)]
     return {
         "writes back after fault": _back(writes, recovered_s),
         "reads back after fault": _back(reads, recovered_s),
@@ -37,6 +41,11 @@ def measurements(
         "longest read outage": _worst(s.outage_s for s in reads),
         "acknowledged writes lost": sum(len(s.lost) for s in _write_sets(check)),
         "app client errors": sum(s.errors for s in app) if app else None,
+        "database write gap": _worst(a.write_gap_s for a in check.availability if a.workload == DATABASE_WORKLOAD),
+        # Every booking carries an Idempotency-Key: any error a buyer saw (a 409 is an answer,
+        # not an error) is a keyed booking the app did not carry through the fault.
+        "failed keyed bookings": sum(s.errors for s in buyers) if buyers else None,
+        "longest booking latency": _worst(None if s.max_ms is None else s.max_ms / 1000 for s in buyers),
         **_booking_figures(check),
     }
 
@@ -46,7 +55,7 @@ def checks(
 ) -> list[dict[str, Any]]:
     """Goal checks, then the invariants: recovery, split brain, lost writes, double sales, and
     one row per checker verdict."""
-    rows = [_goal(g, measured.get(g.name), recovered_s, waited_s) for g in goals]
+    rows = [_goal(g, measured, recovered_s, waited_s) for g in goals]
     rows.append(
         {
             "name": "recovered by the deadline",
@@ -93,14 +102,26 @@ def operation_counts(check: DrillCheck) -> dict[str, int]:
     }
 
 
-def _goal(goal: Goal, value: Any, recovered_s: float | None, waited_s: float) -> dict[str, Any]:
-    # A goal whose figure was not measured is missed: it cannot be met by accident.
+def _goal(goal: Goal, measured: Mapping[str, Any], recovered_s: float | None, waited_s: float) -> dict[str, Any]:
+    value = measured.get(goal.name)
+    # A goal whose figure was not measured is missed: it cannot be met by accident; so is a
+    # relative goal whose reference was not measured.
     shown = value if value is not None else (not_recovered(waited_s) if recovered_s is None else NOT_MEASURED)
+    if goal.over is None:
+        return {
+            "name": goal.name,
+            "value": shown,
+            "goal": f"<= {goal.limit:g} {goal.unit}",
+            "met": value is not None and value <= goal.limit,
+        }
+    reference = measured.get(goal.over)
+    limit = None if reference is None else reference + goal.limit
     return {
         "name": goal.name,
         "value": shown,
-        "goal": f"<= {goal.limit:g} {goal.unit}",
-        "met": value is not None and value <= goal.limit,
+        "goal": f"<= {goal.over} + {goal.limit:g} {goal.unit}"
+        + (f" ({goal.over} {NOT_MEASURED})" if limit is None else f" = {limit:.2f} {goal.unit}"),
+        "met": value is not None and limit is not None and value <= limit,
     }
 
 

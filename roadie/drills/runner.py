@@ -42,6 +42,7 @@ def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
         create_probe_tables(ctx)
         if ctx.endpoints.app_lb:
             ctx.stash["event"], ctx.stash["seats"] = tickets.create_event(ctx.endpoints.app_lb)
+            ctx.stash["booking_timeout"] = tickets.booking_timeout(tickets.app_config(lab))
         status.update(f"[{drill.name}] preparing")
         drill.prepare(ctx)
         status.update(f"[{drill.name}] probing, injecting the fault, waiting for recovery")

@@ -4,11 +4,13 @@ promises checked in the database afterwards — no seat sold twice, no confirmed
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import psycopg
 import yaml
 
+from app.common.settings import TicketSettings
 from roadie.checker.history import BOOK, READ, OpValue
 from roadie.checker.seats import LiveBooking
 from roadie.drills.outcomes import Refused
@@ -21,8 +23,11 @@ from roadie.lab.inventory import Lab
 EVENT_SECTORS = 4
 EVENT_ROWS = 30
 EVENT_SEATS_PER_ROW = 40
-# The workload the racing buyers share.
+# The workload the racing buyers share, and the start of their probes' names.
 BOOKINGS = "bookings"
+BUYER = "buyer"
+# Beyond the app's booking retry deadline: the load balancer and the app's last attempt.
+BOOKING_TIMEOUT_MARGIN_S = 5.0
 
 
 class BookingProbe(Probe):
@@ -32,19 +37,32 @@ class BookingProbe(Probe):
     must get 201 and the other 409. A 409 is a correct answer, not an error (in the history,
     a `fail`: definitely not applied). Both buyers are one workload, "bookings": together they
     must sell every seat once.
+
+    The app holds a booking through a database failover for up to its retry deadline, so a
+    buyer waits longer than that (`timeout`, from `booking_timeout`): a shorter wait would give
+    up on a booking the app is about to confirm and record it as of unknown outcome.
     """
 
     kind = "write"
     f = BOOK
 
     def __init__(
-        self, journal: Journal, interval: float, *, base_url: str, event_id: int, seats: list[int], name: str
+        self,
+        journal: Journal,
+        interval: float,
+        *,
+        base_url: str,
+        event_id: int,
+        seats: list[int],
+        name: str,
+        timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         super().__init__(journal, interval)
         self.name = name
         self.event_id = event_id
         self.seats = seats
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
+        self.timeout = timeout
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
         self.bookings: list[int] = []
         self.conflicts = 0
         self.base_url = base_url
@@ -124,14 +142,29 @@ def create_event(base_url: str) -> tuple[int, list[int]]:
     return int(event["id"]), [int(s["id"]) for s in seats]
 
 
-def shard_databases(lab: Lab) -> list[str]:
-    """The ticketing shards' databases, from the app's own rendered configuration."""
+def app_config(lab: Lab) -> dict[str, Any]:
+    """The app's own rendered configuration (app.yml of the first app host that has one)."""
     for host in lab.group("app"):
         entry = next((m for m in hosts.manifests(host) if m.get("kind") == "app"), None)
         if entry is not None:
-            config = yaml.safe_load(hosts.on_disk(host, entry["config"]).read_text())
-            return [shard["database"] for shard in config["shards"].values()]
+            return yaml.safe_load(hosts.on_disk(host, entry["config"]).read_text())
     raise RoadieError("the app is not deployed: no app host has an app service")
+
+
+def shard_databases(lab: Lab) -> list[str]:
+    """The ticketing shards' databases, from the app's own rendered configuration."""
+    return [shard["database"] for shard in app_config(lab)["shards"].values()]
+
+
+def booking_timeout(config: dict[str, Any]) -> float:
+    """How long a buyer waits for one booking: past the app's retry deadline (app.yml's
+    tickets.booking_retry_deadline_seconds, the app's default when it is not set)."""
+    deadline = float(
+        config.get("tickets", {}).get(
+            "booking_retry_deadline_seconds", TicketSettings.model_fields["booking_retry_deadline_seconds"].default
+        )
+    )
+    return max(REQUEST_TIMEOUT, deadline + BOOKING_TIMEOUT_MARGIN_S)
 
 
 def read_bookings(

@@ -58,6 +58,7 @@ def test_the_template_serves_the_same_catalogue_as_the_hosts():
         "hold_minutes_default": defaults["app_hold_minutes"],
         "cache_ttl_seconds": defaults["app_cache_ttl_seconds"],
         "listing_cache_ttl_seconds": defaults["app_listing_cache_ttl_seconds"],
+        "booking_retry_deadline_seconds": defaults["app_booking_retry_deadline_seconds"],
     }
     assert data["log_level"] == defaults["app_log_level"]
 

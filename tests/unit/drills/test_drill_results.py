@@ -78,3 +78,54 @@ def test_the_report_lists_each_verdict_and_its_anomalies() -> None:
     assert "10 ok, 2 fail (not applied), 1 info (outcome unknown)" in text
     assert "| set | db-write | 1 anomalies | 1 lost |" in text
     assert "- set (db-write): lost: db-write-17" in text
+
+
+KEYED = (Goal("failed keyed bookings", 0, "requests"), Goal("longest booking latency", 1.0, over="database write gap"))
+
+
+def failover(buyer_latencies: list[float], buyer_errors: int, db_pattern: str | None) -> dict:
+    """A booking workload (one buyer: its latencies, the last `buyer_errors` of them failed)
+    beside the database's direct write probe (`db_pattern`, one write a second; None: no such
+    probe); the checks of KEYED by name."""
+    ops, requests = [], []
+    for i, latency in enumerate(buyer_latencies):
+        ok = i < len(buyer_latencies) - buyer_errors
+        value = OpValue(key=f"b{i}", seats=(i,), idempotency_key=f"buyer-a-{i}", booking=100 + i if ok else None)
+        ops += [
+            Op("buyer-a", "bookings", "book", "invoke", float(i), value=value),
+            Op("buyer-a", "bookings", "book", "ok" if ok else "info", i + latency, latency=latency, value=value),
+        ]
+        requests.append(Request("buyer-a", "write", float(i), latency, ok, value.key))
+    summaries = [summarize_probe(requests, FAULT)]
+    elements = {"bookings": frozenset(o.value.idempotency_key for o in ops if o.type == "ok")}
+    if db_pattern is not None:
+        db_ops, db_requests = history("db-write", db_pattern)
+        ops += db_ops
+        summaries.append(summarize_probe(db_requests, FAULT))
+        elements["db-write"] = frozenset(o.value.key for o in db_ops if o.type == "ok")
+    check = check_drill(ops, None, FinalReads(elements), fault_at=FAULT, recovered_at=20.0, waited_s=90)
+    measured = measurements(summaries, check, 10.0)
+    return {c["name"]: c for c in checks(KEYED, measured, check, 10.0, 90)}
+
+
+def test_a_booking_held_through_the_outage_meets_the_latency_goal_within_a_second_of_the_gap() -> None:
+    # The database takes no write for 6 s (gap 7 s between acks); the held booking took 7.5 s.
+    by_name = failover([0.05] * 12 + [7.5] + [0.05] * 5, 0, "." * 12 + "x" * 6 + "." * 12)
+    latency = by_name["longest booking latency"]
+    assert latency["value"] == 7.5 and latency["met"], latency
+    assert latency["goal"] == "<= database write gap + 1 s = 8.00 s"
+    assert by_name["failed keyed bookings"]["value"] == 0 and by_name["failed keyed bookings"]["met"]
+
+
+def test_a_booking_held_well_past_the_gap_or_failed_misses_the_goals() -> None:
+    by_name = failover([0.05] * 12 + [9.5] + [0.05] * 5 + [30.0], 1, "." * 12 + "x" * 6 + "." * 12)
+    assert by_name["longest booking latency"]["value"] == 30.0
+    assert by_name["longest booking latency"]["met"] is False
+    assert (by_name["failed keyed bookings"]["value"], by_name["failed keyed bookings"]["met"]) == (1, False)
+
+
+def test_a_latency_goal_without_its_reference_is_missed_not_met() -> None:
+    by_name = failover([0.05] * 20, 0, None)
+    latency = by_name["longest booking latency"]
+    assert latency["met"] is False
+    assert "database write gap not measured" in latency["goal"]

@@ -18,6 +18,8 @@ def _result(**overrides: object) -> dict:
             "write gap": 20.94,
             "longest read outage": 0.12,
             "app client errors": 3,
+            "failed keyed bookings": 0,
+            "longest booking latency": 21.7,
             "acknowledged writes lost": 0,
             "seats sold twice": 0,
         },
@@ -43,6 +45,7 @@ def test_row_has_every_column_with_the_measured_values() -> None:
     assert named["writes back (s)"] == "20.90"
     assert named["read outage (s)"] == "0.12"
     assert named["client errors"] == "3"
+    assert (named["failed keyed bookings"], named["longest booking (s)"]) == ("0", "21.70")
     assert named["sold twice"] == "0"
     # Only alerts that reached "firing" during the drill count; pending ones and those left
     # over from an earlier drill are in the report.
@@ -57,6 +60,8 @@ def test_row_says_not_measured_and_not_recovered_never_zero() -> None:
         "write gap": None,
         "longest read outage": None,
         "app client errors": None,
+        "failed keyed bookings": None,
+        "longest booking latency": None,
         "acknowledged writes lost": 0,
     }
     checks = [{"name": "most writable primaries at once", "value": "not measured", "goal": "<= 1", "met": None}]
@@ -71,6 +76,7 @@ def test_row_says_not_measured_and_not_recovered_never_zero() -> None:
     assert named["writes back (s)"] == "not recovered"
     assert (named["write gap (s)"], named["read outage (s)"]) == ("not measured", "not measured")
     assert (named["client errors"], named["max primaries"]) == ("not measured", "not measured")
+    assert (named["failed keyed bookings"], named["longest booking (s)"]) == ("not measured", "not measured")
     assert (named["checker"], named["goals"]) == ("not recovered", "MISSED")
 
 
