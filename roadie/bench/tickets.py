@@ -64,6 +64,9 @@ SEATS_PER_EVENT = 5000
 EVENT_DAYS_AHEAD = 30
 LISTING_LIMIT = 20
 IDLE_SECONDS = 3
+# Events and seats, the booking-SQL schema, vacuuming pgbench's tables, the bare endpoint's start
+# and the drains between phases: an estimate for the progress message, not a measurement.
+SETUP_SECONDS = 60
 # Seats made for each pgbench run of the booking SQL: its rate could not exceed this many
 # transactions per second without running out (which the check after the run would report).
 BOOKING_SQL_MAX_TPS = 10_000
@@ -83,9 +86,11 @@ class BenchConfig:
         return max(64, 2 * self.clients, 2 * self.listing_connections)
 
     def expected_seconds(self) -> int:
-        """Load, warm-up and idle time (set-up, drains and the first `pgbench -i` come on top)."""
-        measured = 2 + 2 + 1 + 4 + 1  # bookings x2, SQL, tpcb, listing x4, wrk
-        return IDLE_SECONDS + measured * self.seconds + 4 * self.warmup
+        """About how long a run takes: idle, loads and warm-ups, plus SETUP_SECONDS (the first
+        run's `pgbench -i` comes on top)."""
+        loads = 9  # bookings closed + open, booking SQL, tpcb-like, listing and bare closed + open, wrk
+        warmups = 5  # bookings, booking SQL, tpcb-like, listing, bare
+        return IDLE_SECONDS + loads * self.seconds + warmups * self.warmup + SETUP_SECONDS
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,15 @@ class SqlPhase:
 
 
 @dataclass(frozen=True)
+class Serving:
+    """One endpoint's reads: its closed-loop maximum, and the open loop at 70 % of it."""
+
+    closed: LoadResult
+    rate_asked: float | None  # None: no maximum measured, so no open loop
+    at_load: LoadResult | None
+
+
+@dataclass(frozen=True)
 class TicketsBench:
     config: BenchConfig
     idle: CpuUse
@@ -116,12 +130,8 @@ class TicketsBench:
     tpcb: SqlPhase
     tpcb_scale: int
     synchronous_commit: str
-    listing: LoadResult
-    bare: LoadResult
-    listing_rate_asked: float | None
-    listing_at_load: LoadResult | None
-    bare_rate_asked: float | None
-    bare_at_load: LoadResult | None
+    listing: Serving
+    bare: Serving
     wrk: wrk.WrkResult | None
 
 
@@ -170,7 +180,7 @@ class TicketsBenchmark:
         booking_sql_phase = self._booking_sql()
         scale = max(1, self.config.clients)
         tpcb = self._tpcb(scale)
-        listing, bare, listing_at, bare_at, listing_rate, bare_rate, checked = self._listing_phases()
+        listing, bare, checked = self._listing_phases()
         return TicketsBench(
             config=self.config,
             idle=idle,
@@ -184,10 +194,6 @@ class TicketsBenchmark:
             synchronous_commit=sync_commit,
             listing=listing,
             bare=bare,
-            listing_rate_asked=listing_rate,
-            listing_at_load=listing_at,
-            bare_rate_asked=bare_rate,
-            bare_at_load=bare_at,
             wrk=checked,
         )
 
@@ -293,8 +299,8 @@ class TicketsBenchmark:
         """The app's connections to the booking shard's primary (its pools keep them open)."""
         with psycopg.connect(self._shard_dsn(), autocommit=True) as conn:
             row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND application_name LIKE 'roadie-app@%%'"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE %s",
+                ("roadie-app@%",),
             ).fetchone()
         return int(row[0])
 
@@ -358,13 +364,13 @@ class TicketsBenchmark:
         return f"/v1/events?city_id={self.city.id}&from={day}&to={day}&limit={LISTING_LIMIT}"
 
     def _listing_truth(self) -> list[int]:
-        """The ids the listing must show: the city's active events of the day, in date order."""
-        start = datetime.combine(self.day, datetime.min.time(), UTC)
+        """The ids the listing must show: the city's active events of the day, in date order (the
+        day's bounds passed as dates, as the app passes them, so the server's time zone applies alike)."""
         with psycopg.connect(self._shard_dsn(), autocommit=True) as conn:
             rows = conn.execute(
                 "SELECT id FROM events WHERE city_id = %s AND status = 'active' AND event_date >= %s "
                 "AND event_date < %s ORDER BY event_date, id LIMIT %s",
-                (self.city.id, start, start + timedelta(days=1), LISTING_LIMIT),
+                (self.city.id, self.day, self.day + timedelta(days=1), LISTING_LIMIT),
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -386,58 +392,43 @@ class TicketsBenchmark:
             raise RoadieError("the listing is not the events asked for: " + "; ".join(problems))
         return answer.content
 
-    def _listing_phases(
-        self,
-    ) -> tuple[
-        LoadResult, LoadResult, LoadResult | None, LoadResult | None, float | None, float | None, wrk.WrkResult | None
-    ]:
+    def _listing_phases(self) -> tuple[Serving, Serving, wrk.WrkResult | None]:
         address, port = self.node["address"], int(self.node["ports"]["http"])
         expected = self._checked_listing()
-        listing_payload = request_bytes("GET", f"{address}:{port}", self._listing_path())
-        judge = ListingJudge(expected)
-        listing = self._closed(address, port, listing_payload, judge)
-        listing_rate = share_of(listing.rate())
-        listing_at = self._open(address, port, listing_payload, judge, listing_rate)
-        bare, bare_at, bare_rate = self._bare()
+        payload = request_bytes("GET", f"{address}:{port}", self._listing_path())
+        listing = self._serving(address, port, payload, ListingJudge(expected))
+        bare = self._bare()
         checked = wrk.run(
             f"http://{address}:{port}{self._listing_path()}",
             connections=self.config.listing_connections,
             seconds=self.config.seconds,
         )
-        return listing, bare, listing_at, bare_at, listing_rate, bare_rate, checked
+        return listing, bare, checked
 
-    def _closed(self, address: str, port: int, payload: bytes, judge: Callable[[int, int, bytes], str]) -> LoadResult:
-        connections = self.config.listing_connections
+    def _serving(self, address: str, port: int, payload: bytes, judge: ListingJudge) -> Serving:
+        """Warm-up, the closed-loop maximum, then the open loop at 70 % of it."""
+        connections, seconds = self.config.listing_connections, self.config.seconds
         _run(saturate(address, port, lambda _: payload, connections=connections, duration=self.config.warmup))
-        return _run(
-            saturate(
-                address, port, lambda _: payload, connections=connections, duration=self.config.seconds, judge=judge
-            )
+        closed = _run(
+            saturate(address, port, lambda _: payload, connections=connections, duration=seconds, judge=judge)
         )
-
-    def _open(
-        self,
-        address: str,
-        port: int,
-        payload: bytes,
-        judge: Callable[[int, int, bytes], str],
-        rate: float | None,
-    ) -> LoadResult | None:
+        rate = share_of(closed.rate())
         if rate is None:
-            return None
-        return _run(
+            return Serving(closed, None, None)
+        at_load = _run(
             at_rate(
                 address,
                 port,
                 lambda _: payload,
                 rate=rate,
-                duration=self.config.seconds,
+                duration=seconds,
                 connections=self.config.open_loop_connections,
                 judge=judge,
             )
         )
+        return Serving(closed, rate, at_load)
 
-    def _bare(self) -> tuple[LoadResult, LoadResult | None, float | None]:
+    def _bare(self) -> Serving:
         """The bare ASGI endpoint on the app node itself, from the app's venv (same host, same
         Python and server), as a transient unit of the node's systemd."""
         address = self.node["address"]
@@ -451,9 +442,6 @@ class TicketsBenchmark:
         try:
             _wait_for_port(address, BARE_PORT, 20)
             payload = request_bytes("GET", f"{address}:{BARE_PORT}", "/")
-            judge = ListingJudge(BARE_BODY)
-            bare = self._closed(address, BARE_PORT, payload, judge)
-            rate = share_of(bare.rate())
-            return bare, self._open(address, BARE_PORT, payload, judge, rate), rate
+            return self._serving(address, BARE_PORT, payload, ListingJudge(BARE_BODY))
         finally:
             hosts.run(self.node_host, ["systemctl", "stop", f"{unit}.service"], timeout=30, check=False)

@@ -10,7 +10,7 @@ from roadie.bench.cpu import CpuUse
 from roadie.bench.load import OK, LoadResult
 from roadie.bench.outcomes import CONFLICT
 from roadie.bench.pgbench import PgbenchRun
-from roadie.bench.tickets import BenchConfig, Phase, SqlPhase, TicketsBench
+from roadie.bench.tickets import BenchConfig, Phase, Serving, SqlPhase, TicketsBench
 from roadie.cli.bench import render
 from roadie.cli.main import app
 
@@ -42,12 +42,8 @@ def bench(bookings: LoadResult, at_load: LoadResult | None) -> TicketsBench:
         tpcb=SqlPhase(PgbenchRun(30000, 0, 3000.0), cpu(db=12.0, app=0.0, machine=16.0), 0.5),
         tpcb_scale=32,
         synchronous_commit="on",
-        listing=loaded(300000, 10.0, 0.001),
-        bare=loaded(400000, 10.0, 0.0008),
-        listing_rate_asked=21000.0,
-        listing_at_load=loaded(210000, 10.0, 0.004),
-        bare_rate_asked=28000.0,
-        bare_at_load=loaded(280000, 10.0, 0.002),
+        listing=Serving(loaded(300000, 10.0, 0.001), 21000.0, loaded(210000, 10.0, 0.004)),
+        bare=Serving(loaded(400000, 10.0, 0.0008), 28000.0, loaded(280000, 10.0, 0.002)),
         wrk=None,
     )
 
@@ -83,8 +79,7 @@ def test_all_409s_is_zero_confirmed_missed_and_not_measured():
 def test_a_slow_listing_misses_its_goals():
     slow = replace(
         bench(loaded(12000, 10.0, 0.05), loaded(8400, 10.0, 0.3)),
-        listing=loaded(100000, 10.0, 0.01),
-        listing_at_load=loaded(70000, 10.0, 0.09),
+        listing=Serving(loaded(100000, 10.0, 0.01), 70000.0, loaded(70000, 10.0, 0.09)),
     )
     out = text(slow)
     listing = out.split("cached listing")[1]
