@@ -4,6 +4,11 @@ platform's tiers, plus the machine's busy time.
 On the lab every tier shares one machine's cores, so a throughput ratio measured there also
 says how the tiers split those cores. Per-operation CPU per tier says what each tier would
 sustain on cores of its own (as in production, where they run on separate hosts).
+
+A window must start after its phase's set-up (creating rows, `pgbench -i`, warm-up) ended:
+`window` refuses one that does not, so no set-up is ever divided by the phase's operations.
+A per-operation figure of a window without operations is None ("not measured"), never the
+whole window's CPU.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from roadie.errors import RoadieError
 from roadie.lab import cgroup
 from roadie.lab.inventory import Lab
 
@@ -38,12 +44,26 @@ class CpuSample:
 
 @dataclass(frozen=True)
 class CpuUse:
-    seconds: float  # wall-clock length of the phase
-    tiers: dict[str, float]  # tier -> CPU seconds in the phase
-    machine_busy: float  # CPU seconds of the whole machine in the phase
+    seconds: float  # wall-clock length of the window
+    tiers: dict[str, float]  # tier -> CPU seconds in the window
+    machine_busy: float  # CPU seconds of the whole machine in the window
 
-    def per_operation_ms(self, operations: int) -> dict[str, float]:
-        return {tier: 1000 * cpu / max(1, operations) for tier, cpu in self.tiers.items()}
+    def per_operation_ms(self, operations: int) -> dict[str, float] | None:
+        """CPU milliseconds per operation by tier; None when no operation was counted."""
+        if operations <= 0:
+            return None
+        return {tier: 1000 * cpu / operations for tier, cpu in self.tiers.items()}
+
+    def machine_ms(self, operations: int) -> float | None:
+        """Whole-machine CPU milliseconds per operation; None when no operation was counted."""
+        return 1000 * self.machine_busy / operations if operations > 0 else None
+
+    def outside_ms(self, operations: int) -> float | None:
+        return 1000 * self.outside_lab / operations if operations > 0 else None
+
+    def busy_cores(self) -> float:
+        """Cores the whole machine kept busy on average over the window."""
+        return self.machine_busy / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def outside_lab(self) -> float:
@@ -58,12 +78,24 @@ class CpuMeter:
     def sample(self) -> CpuSample:
         return CpuSample(time.monotonic(), {h: _host_cpu(h) for h in self._tier}, _machine_busy())
 
-    def since(self, start: CpuSample) -> CpuUse:
-        end = self.sample()
-        tiers: dict[str, float] = {}
-        for host, tier in self._tier.items():
-            tiers[tier] = tiers.get(tier, 0.0) + max(0.0, end.hosts[host] - start.hosts[host])
-        return CpuUse(end.at - start.at, tiers, end.machine_busy - start.machine_busy)
+    def since(self, start: CpuSample, *, setup_done: float) -> CpuUse:
+        """The window from `start` to now; `setup_done`: when the phase's set-up ended."""
+        return window(start, self.sample(), self._tier, setup_done=setup_done)
+
+
+def window(start: CpuSample, end: CpuSample, tier_of_host: dict[str, str], *, setup_done: float) -> CpuUse:
+    """CPU used between two samples, by tier; refused when it would include set-up work."""
+    if start.at < setup_done:
+        raise RoadieError(
+            f"a CPU window starts {setup_done - start.at:.2f}s before its phase's set-up ended: "
+            "its per-operation figures would include the set-up (a bug in the benchmark)"
+        )
+    if end.at <= start.at:
+        raise RoadieError("a CPU window ends before it starts (a bug in the benchmark)")
+    tiers: dict[str, float] = {}
+    for host, tier in tier_of_host.items():
+        tiers[tier] = tiers.get(tier, 0.0) + max(0.0, end.hosts[host] - start.hosts[host])
+    return CpuUse(end.at - start.at, tiers, end.machine_busy - start.machine_busy)
 
 
 def tier_of(groups: frozenset[str] | set[str] | tuple[str, ...]) -> str:
