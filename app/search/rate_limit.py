@@ -185,6 +185,7 @@ class RedisRateLimiter:
         if health is not None:
             self.shares = {name: local_share(limit.calls, name, node, nodes) for name, limit in self.limits.items()}
         self._local = {name: LocalLog(limit.per + limit.margin) for name, limit in self.limits.items()}
+        self._unhanded = False  # local admissions made that Redis has not been told of
         self._clock = clock
         self._sleep = sleep
         self._queues: dict[str, _Queue] = {}
@@ -211,8 +212,9 @@ class RedisRateLimiter:
         now = self._clock()
         if self._health.should_try():
             try:
-                if self._health.local:  # Redis may be back: hand this node's local calls over first
+                if self._unhanded:  # Redis may be back: hand this node's local calls over first
                     await self._hand_over(now)
+                    self._unhanded = False
                     self._health.succeeded()
                 recovering = self._health.recovered_at is not None and now - self._health.recovered_at < limit.window
                 refused = self._local_refusal(supplier, cost, now) if recovering else None
@@ -230,6 +232,7 @@ class RedisRateLimiter:
         if refused is not None:
             return refused
         self._local[supplier].add(now, cost)
+        self._unhanded = True  # whoever finds Redis back first (a breaker, this limiter), these go to Redis
         return Decision(True, 0.0, self._local[supplier].used(now))
 
     def _local_refusal(self, supplier: str, cost: int, now: float, *, hold: bool = False) -> Decision | None:
@@ -249,17 +252,14 @@ class RedisRateLimiter:
         return None
 
     async def _hand_over(self, now: float) -> None:
-        """Add this node's calls of the last window to the Redis logs (scored at Redis' now); a
-        ``PING`` when there are none: either way Redis has answered when this returns."""
-        handed = 0
+        """Add this node's calls of the last window to the Redis logs (scored at Redis' now), and
+        a ``PING``: Redis has answered when this returns, even with nothing left to hand over."""
         for supplier, limit in self.limits.items():
             used = self._local[supplier].used(now)
             if used:
                 member = f"{self._node}:handover:{time.monotonic_ns()}"
                 await self._script(keys=[self.key(supplier)], args=[HAND_OVER_LIMIT, limit.window_micros, member, used])
-                handed += used
-        if not handed:
-            await self._redis.ping()
+        await self._redis.ping()
 
     async def _shared(self, supplier: str, limit: SupplierLimit, cost: int) -> Decision:
         """The cluster-wide decision of the Redis sliding log."""

@@ -170,3 +170,22 @@ def test_a_breaker_open_in_redis_stays_open_locally_when_redis_goes():
         assert breaker.local_state().phase is Phase.OPEN
 
     asyncio.run(main())
+
+
+def test_local_calls_are_handed_over_even_when_a_breaker_found_redis_back_first():
+    async def main():
+        loop = asyncio.get_running_loop()
+        redis = MemoryRedis(clock=loop.time)
+        health = RedisHealth(probe_interval=0.5, clock=loop.time)
+        limiter = RedisRateLimiter(redis, {"s": SupplierLimit(CALLS, PER)}, clock=loop.time, health=health,
+                                   node="app-1", nodes=NODES)  # fmt: skip
+        redis.down = True
+        await limiter.acquire("s", timeout=2)  # local, after the hold-off
+        await limiter.acquire("s", timeout=2)
+        redis.down = False
+        await asyncio.sleep(0.5)
+        assert health.succeeded(), "another part of the node (a breaker's probe) found Redis first"
+        await limiter.acquire("s", timeout=1)
+        return len(redis.zsets[limiter.key("s")])
+
+    assert run_virtual(main) == 3, "the two local calls were handed over, then the shared one"
