@@ -2,7 +2,8 @@
 
 Per batch key (supplier + stay + occupancy) the coalescer keeps a short buffer. The first item
 for a key opens it; it is sent as one call to ``fetch_batch(key, items)`` when ``max_wait``
-seconds have passed or ``max_batch`` distinct items are in it, whichever comes first. A request
+seconds have passed or ``max_batch`` distinct items are in it, whichever comes first. Both may
+depend on the key (``window(key)``: a supplier's own merge window and batch size). A request
 for an item that is already buffered or already in flight for the same key does not ask again:
 it waits for the same answer (single flight).
 
@@ -28,6 +29,18 @@ R = TypeVar("R")
 FetchBatch = Callable[[K, tuple[I, ...]], Awaitable[Mapping[I, R]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """How long a buffer collects (seconds) and how many items it sends at most."""
+
+    max_wait: float
+    max_batch: int
+
+    def __post_init__(self) -> None:
+        if self.max_wait < 0 or self.max_batch < 1:
+            raise ValueError(f"need max_wait >= 0 and max_batch >= 1 (got {self.max_wait}, {self.max_batch})")
+
+
 class MissingFromBatch(LookupError):
     """The supplier call answered, but not for this item."""
 
@@ -48,12 +61,19 @@ class _Buffer(Generic[I, R]):
 
 
 class Coalescer(Generic[K, I, R]):
-    def __init__(self, fetch_batch: FetchBatch[K, I, R], *, max_wait: float, max_batch: int) -> None:
-        if max_wait < 0 or max_batch < 1:
-            raise ValueError(f"need max_wait >= 0 and max_batch >= 1 (got {max_wait}, {max_batch})")
+    def __init__(
+        self,
+        fetch_batch: FetchBatch[K, I, R],
+        *,
+        max_wait: float,
+        max_batch: int,
+        window: Callable[[K], Window] | None = None,
+    ) -> None:
+        default = Window(max_wait, max_batch)
         self._fetch_batch = fetch_batch
         self.max_wait = max_wait
         self.max_batch = max_batch
+        self._window: Callable[[K], Window] = window or (lambda _key: default)
         self.stats = CoalescerStats()
         self._buffers: dict[K, _Buffer[I, R]] = {}
         self._in_flight: dict[tuple[K, I], asyncio.Future[R]] = {}
@@ -71,11 +91,12 @@ class Coalescer(Generic[K, I, R]):
         future.add_done_callback(_consume_exception)
         self._in_flight[(key, item)] = future
         buffer = self._buffers.get(key)
+        window = self._window(key)
         if buffer is None:
             buffer = self._buffers[key] = _Buffer(futures={})
-            buffer.timer = loop.call_later(self.max_wait, self._flush, key)
+            buffer.timer = loop.call_later(window.max_wait, self._flush, key)
         buffer.futures[item] = future
-        if len(buffer.futures) >= self.max_batch:
+        if len(buffer.futures) >= window.max_batch:
             self.stats.full_flushes += 1
             self._flush(key)
         return await asyncio.shield(future)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from app.search.cache_key import OfferKey
 from app.search.offer_store import OfferStore, OfferStoreError
+from app.search.redis_fallback import REDIS_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,24 @@ class BookingService:
         self._store = store
         self._looks = looks
 
-    async def book(self, supplier: str, hotel_id: str, offer_id: str, key: OfferKey | None = None) -> bool:
-        """Book ``offer_id``; True if the supplier confirmed. ``key``: the cached answer it came from."""
-        confirmed = await self._suppliers.book(supplier, offer_id, hotel_id)
+    async def book(
+        self,
+        supplier: str,
+        hotel_id: str,
+        offer_id: str,
+        key: OfferKey | None = None,
+        *,
+        supplier_code: str | None = None,
+    ) -> bool:
+        """Book ``offer_id``; True if the supplier confirmed. ``key``: the cached answer it came from;
+        ``supplier_code``: the supplier's code of the hotel (default: our id)."""
+        confirmed = await self._suppliers.book(supplier, offer_id, supplier_code or hotel_id)
         await self._breakers[supplier].record_booking(confirmed)
         if confirmed:
-            await self._looks.record_booking(supplier)
+            try:
+                await self._looks.record_booking(supplier)
+            except REDIS_DOWN as exc:  # the booking stands; the cluster's count misses it
+                log.warning("%s: could not count the booking: %s", supplier, exc)
         elif key is not None:
             await self._evict(key)
         return confirmed

@@ -65,6 +65,7 @@ class RedisBreaker:
         self._short = SlidingCounts(policy.window, buckets=10)
         self._long = SlidingCounts(policy.average_window, buckets=15)
         self._cas = redis.register_script(CAS_SCRIPT)
+        self.last_state: BreakerState | None = None  # as last read from Redis (local mode starts from it)
 
     @property
     def state_key(self) -> str:
@@ -151,13 +152,15 @@ class RedisBreaker:
         replies = await pipe.execute()
         replies = replies[len(replies) - 1 - len(short_numbers) - len(long_numbers) :]
         raw = replies[0] or b""
+        self.last_state = _parse(raw)
         short = list(zip(short_numbers, replies[1 : 1 + len(short_numbers)], strict=True))
         long = list(zip(long_numbers, replies[1 + len(short_numbers) :], strict=True))
         return raw, short, long
 
     async def _load(self) -> tuple[bytes, BreakerState]:
         raw = await self._redis.get(self.state_key) or b""
-        return raw, _parse(raw)
+        self.last_state = _parse(raw)
+        return raw, self.last_state
 
     async def _swap(self, raw: bytes, new: BreakerState) -> bool:
         return bool(await self._cas(keys=[self.state_key], args=[raw, new.to_json()]))

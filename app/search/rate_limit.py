@@ -18,6 +18,11 @@ queues on this node, and the queue is served by priority (the batch carrying the
 misses first), then arrival. Only the head of a supplier's queue asks Redis, after the time the
 script said the next slot frees, so waiters do not stampede Redis for the same slot.
 
+With a ``health`` (``redis_fallback.RedisHealth``) and the node's place among the configured
+``nodes``, a Redis outage does not stop the calls: the node admits its own share of each contract
+from a local sliding log, first one window after the outage began, and hands its local calls over
+to Redis when it answers again (``redis_fallback`` explains why that stays within the contract).
+
 After a Sentinel failover the newest entries may be missing on the promoted replica (replication
 is asynchronous). With ``wait_replicas`` > 0 an admission also waits (``WAIT``, in the same round
 trip) until that many replicas hold it, and is refused if they do not: the entry still counts, so
@@ -31,11 +36,13 @@ import heapq
 import itertools
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.search.durations import parse_duration
+from app.search.redis_fallback import REDIS_DOWN, LocalLog, RedisHealth, local_share
+from app.search.rendezvous import Node
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -63,6 +70,7 @@ return {0, tonumber(oldest[2]) + window - now, used}
 
 DEFAULT_SAFETY_RATIO = 0.05
 MAX_SAFETY_RATIO = 0.5
+HAND_OVER_LIMIT = 2**31  # handing local calls over to Redis must never be refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +106,13 @@ class SupplierLimit:
         return self.per * self.safety_ratio if self.safety is None else self.safety
 
     @property
+    def window(self) -> float:
+        """Seconds of the enforced window (``per`` plus the margin)."""
+        return self.per + self.margin
+
+    @property
     def window_micros(self) -> int:
-        return round((self.per + self.margin) * 1_000_000)
+        return round(self.window * 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +173,19 @@ class RedisRateLimiter:
         wait_timeout_ms: int = 100,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        health: RedisHealth | None = None,
+        node: str = "",
+        nodes: Sequence[Node] = (),
     ) -> None:
+        """Without ``health`` a Redis failure fails the call; with it (and this ``node``'s name
+        among the configured ``nodes``) the node falls back to its share of each contract."""
         self.limits = dict(limits)
+        self._health = health
+        self.shares: dict[str, int] = {}
+        if health is not None:
+            self.shares = {name: local_share(limit.calls, name, node, nodes) for name, limit in self.limits.items()}
+        self._local = {name: LocalLog(limit.per + limit.margin) for name, limit in self.limits.items()}
+        self._unhanded = False  # local admissions made that Redis has not been told of
         self._clock = clock
         self._sleep = sleep
         self._queues: dict[str, _Queue] = {}
@@ -183,6 +207,62 @@ class RedisRateLimiter:
             return Decision(True, 0.0, 0)
         if not 1 <= cost <= limit.calls:
             raise ValueError(f"{supplier}: cost must be 1..{limit.calls} (got {cost})")
+        if self._health is None:
+            return await self._shared(supplier, limit, cost)
+        now = self._clock()
+        if self._health.should_try():
+            try:
+                if self._unhanded:  # Redis may be back: hand this node's local calls over first
+                    await self._hand_over(now)
+                    self._unhanded = False
+                    self._health.succeeded()
+                recovering = self._health.recovered_at is not None and now - self._health.recovered_at < limit.window
+                refused = self._local_refusal(supplier, cost, now) if recovering else None
+                if refused is not None:
+                    return refused
+                decision = await self._shared(supplier, limit, cost)
+            except REDIS_DOWN as exc:
+                self._health.failed(exc)
+            else:
+                self._health.succeeded()
+                if decision.allowed:
+                    self._local[supplier].add(now, cost)
+                return decision
+        refused = self._local_refusal(supplier, cost, now, hold=True)
+        if refused is not None:
+            return refused
+        self._local[supplier].add(now, cost)
+        self._unhanded = True  # whoever finds Redis back first (a breaker, this limiter), these go to Redis
+        return Decision(True, 0.0, self._local[supplier].used(now))
+
+    def _local_refusal(self, supplier: str, cost: int, now: float, *, hold: bool = False) -> Decision | None:
+        """Why this node's share of the contract has no room for ``cost`` calls now (None: it has).
+
+        ``hold``: in local mode nothing is admitted until one window after the outage began."""
+        assert self._health is not None
+        log = self._local[supplier]
+        used = log.used(now)
+        if self.shares[supplier] < cost:  # this node has no share of a contract smaller than the cluster
+            return Decision(False, self._health.probe_interval, used)
+        since = self._health.local_since
+        if hold and since is not None and now < since + log.window:
+            return Decision(False, since + log.window - now, used)
+        if used + cost > self.shares[supplier]:
+            return Decision(False, log.retry_after(now), used)
+        return None
+
+    async def _hand_over(self, now: float) -> None:
+        """Add this node's calls of the last window to the Redis logs (scored at Redis' now), and
+        a ``PING``: Redis has answered when this returns, even with nothing left to hand over."""
+        for supplier, limit in self.limits.items():
+            used = self._local[supplier].used(now)
+            if used:
+                member = f"{self._node}:handover:{time.monotonic_ns()}"
+                await self._script(keys=[self.key(supplier)], args=[HAND_OVER_LIMIT, limit.window_micros, member, used])
+        await self._redis.ping()
+
+    async def _shared(self, supplier: str, limit: SupplierLimit, cost: int) -> Decision:
+        """The cluster-wide decision of the Redis sliding log."""
         member = f"{self._node}:{time.monotonic_ns()}"
         args = [limit.calls, limit.window_micros, member, cost]
         if self._wait_replicas <= 0:
@@ -244,5 +324,13 @@ class RedisRateLimiter:
         limit = self.limits.get(supplier)
         if limit is None:
             return 0
+        if self._health is not None and self._health.local:
+            return self._local[supplier].used(self._clock())  # this node's only: the others are unknown
         now = time.time() * 1_000_000
-        return int(await self._redis.zcount(self.key(supplier), now - limit.window_micros, "+inf"))
+        try:
+            return int(await self._redis.zcount(self.key(supplier), now - limit.window_micros, "+inf"))
+        except REDIS_DOWN as exc:
+            if self._health is None:
+                raise
+            self._health.failed(exc)
+            return self._local[supplier].used(self._clock())

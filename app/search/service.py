@@ -1,6 +1,7 @@
 """A user's search: the cheapest offer per hotel across suppliers, asking suppliers only on a miss.
 
-For every (supplier, hotel) of the request, in this order:
+For every (supplier, hotel) of the request, the supplier selling the hotel (``sellers``: the hotel
+directory's mapping; a hotel it cannot say about is asked of every supplier), in this order:
 
 1. offer store (one batch read for all of them): a hit is answered with its age;
 2. Bloom negative cache (one round trip for all misses): "unavailable" is believed;
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 Fetch = Callable[[OfferKey], Awaitable[HotelAnswer]]
 OffersHidden = Callable[[Sequence[str]], Awaitable[set[str]]]
+# A hotel's sellers: supplier -> its code for the hotel, or None (unknown: every supplier).
+Sellers = Callable[[str], Mapping[str, str] | None]
 
 
 class SearchService:
@@ -48,9 +51,11 @@ class SearchService:
         fetch: Fetch,
         metrics: SearchMetrics | None = None,
         offers_hidden: OffersHidden | None = None,
+        sellers: Sellers | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.suppliers = tuple(suppliers)
+        self._sellers = sellers
         self._offers_hidden = offers_hidden
         self._metrics = metrics
         self._store = store
@@ -66,7 +71,7 @@ class SearchService:
         keys = [
             OfferKey(supplier, hotel, request.checkin, request.nights, occupancy)
             for hotel in request.hotel_ids
-            for supplier in self.suppliers
+            for supplier in self._selling(hotel)
         ]
         hidden = await self._hidden()
         cached = [
@@ -133,6 +138,11 @@ class SearchService:
             suppliers_unavailable=unavailable,
             suppliers_skipped=skipped_suppliers,
         )
+
+    def _selling(self, hotel: str) -> tuple[str, ...]:
+        """The searched suppliers that sell ``hotel`` (all of them when the directory cannot say)."""
+        sellers = None if self._sellers is None else self._sellers(hotel)
+        return self.suppliers if sellers is None else tuple(s for s in self.suppliers if s in sellers)
 
     def _count(self, **results: int) -> None:
         if self._metrics is not None:

@@ -39,7 +39,8 @@ class SupplierRateLimited(SupplierCallError):
 
 
 class SupplierClient:
-    """Calls suppliers at ``base_urls[supplier]`` (e.g. ``http://127.1.0.71:8100``)."""
+    """Calls suppliers at ``base_urls[supplier]`` (e.g. ``http://127.1.0.71:8100``), each within its
+    own ``timeouts[supplier]`` (else ``timeout``) seconds."""
 
     def __init__(
         self,
@@ -47,11 +48,13 @@ class SupplierClient:
         base_urls: Mapping[str, str],
         *,
         timeout: float = 2.0,
+        timeouts: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._http = http
         self._base_urls = dict(base_urls)
         self._timeout = timeout
+        self._timeouts = dict(timeouts or {})
         self._clock = clock
 
     @property
@@ -104,10 +107,11 @@ class SupplierClient:
         except KeyError:
             raise SupplierError(f"no address configured for supplier {supplier!r}") from None
         url = f"{base}/v1/{supplier}/{action}"
+        timeout = self._timeouts.get(supplier, self._timeout)
         try:
-            response = await self._http.post(url, json=body, timeout=self._timeout)
+            response = await self._http.post(url, json=body, timeout=timeout)
         except httpx.TimeoutException as exc:
-            raise SupplierTimeout(f"{supplier}: no answer within {self._timeout:g}s") from exc
+            raise SupplierTimeout(f"{supplier}: no answer within {timeout:g}s") from exc
         except httpx.HTTPError as exc:
             raise SupplierError(f"{supplier}: {action} call failed: {exc}") from exc
         if response.status_code == httpx.codes.TOO_MANY_REQUESTS:

@@ -14,9 +14,12 @@ the app's ``app.yml``)::
       password: ...
       sentinel_password: ...
     offer_store: {backend: redis}        # or {backend: aerospike, hosts: [...], namespace: offers}
-    suppliers:
-      - {name: fast, url: "http://127.1.0.71:8100", rate_limit: {calls: 200, per: 1s}}
+    suppliers:                           # per supplier: contract and how it is called
+      - {name: fast, url: "http://127.1.0.71:8100", rate_limit: {calls: 200, per: 1s},
+         max_wait: 200ms, max_batch: 100, timeout: 1s,           # omitted: batching's, supplier_timeout
+         look_to_book: {max_ratio: 3000, throttle_from: 0.8, days: 1}}   # omitted: no cap
     batching: {max_wait: 50ms, max_batch: 50, limit_wait: 500ms, forward_wait: 2ms}
+    redis_fallback: {enabled: true, probe_interval: 1s}   # Redis down: local mode (redis_fallback)
     breaker: {time_scale: 0.01}          # ``breaker.BreakerPolicy`` fields
     offer_ttl: [{max_days: 0, ttl: 5m}, {ttl: 12h}]   # ``ttl.TtlTable``; omitted: the default table
     negative_cache: {capacity: 100000, target_fpr: 0.0001, shards: 16}   # grows past capacity
@@ -27,11 +30,18 @@ With no file the app runs without search (the endpoints answer 503 and say why).
 ``ROADIE_SEARCH__<PATH>`` override the file as ``ROADIE_APP__<PATH>`` do the app's settings
 (``app.common.env_overlay``): on Kubernetes the Redis passwords come from a Secret.
 
+Per-supplier settings (``contracts.SupplierContract``) are checked when the file is read: a merge
+window above 2 s, a batch above 1,000 hotels, a timeout of 0 or above 30 s, a look-to-book cap of
+0 or a throttle share outside (0, 1] are refused, as is a supplier whose merge window, slot wait
+and timeout add up to ``forward_timeout`` or more (a forward to its owner would time out first).
+
 Routing: a miss for (supplier, check-in, nights) belongs to the rendezvous owner of that routing
 key among the healthy nodes. A node that is not the owner forwards the miss to the owner's
 ``/internal/v1/search/fetch`` (misses for the same owner and batch key are merged into one
 forward), and the owner coalesces it with its own. A forward that cannot connect marks the owner
-down at once and tries the next node of the ranking; the health poller brings it back. A node
+down at once and tries the next node of the ranking; the health poller brings it back. A forward
+that connected but got no answer within ``forward_timeout`` also goes to the next node (the
+owner is not marked down: it may only be slow, and its health checks decide). A node
 never re-forwards a forwarded request, so nodes that disagree about membership cannot ping-pong.
 """
 
@@ -64,10 +74,17 @@ from app.search.booking import BookingService
 from app.search.breaker import BreakerPolicy, hides_offers
 from app.search.breaker_redis import RedisBreaker, load_states
 from app.search.cache_key import BatchKey, OfferKey, routing_key
+from app.search.contracts import MAX_BATCH, MAX_MERGE_WINDOW, MAX_TIMEOUT, SupplierContract
 from app.search.directory import DirectoryError, FileDirectory, HotelDirectory
 from app.search.durations import parse_duration
 from app.search.fetcher import SupplierFetcher
-from app.search.look_to_book import LookToBookTracker
+from app.search.look_to_book import (
+    DEFAULT_THROTTLE_FROM,
+    RETENTION_DAYS,
+    LookToBookCap,
+    LookToBookGuard,
+    LookToBookTracker,
+)
 from app.search.membership import HealthCheckConfig, HealthPoller, Membership
 from app.search.metrics import SearchMetrics
 from app.search.models import MAX_HOTELS_PER_SEARCH, CitySearched, HotelAnswer, SearchRequest, SearchResponse
@@ -75,6 +92,13 @@ from app.search.negative_cache import DEFAULT_SHARDS, BloomNegativeCache, Negati
 from app.search.offer_store import OfferStore, create_offer_store
 from app.search.rate_limit import DEFAULT_SAFETY_RATIO, MAX_SAFETY_RATIO, RedisRateLimiter, SupplierLimit
 from app.search.redis_client import RedisSettings, connect
+from app.search.redis_fallback import (
+    DEFAULT_PROBE_INTERVAL,
+    REDIS_DOWN,
+    FallbackBreaker,
+    RedisHealth,
+    fallback_breakers,
+)
 from app.search.rendezvous import Node
 from app.search.service import SearchService
 from app.search.supplier_client import SupplierClient
@@ -123,10 +147,42 @@ class RateLimitSettings(_Strict):
     safety_ratio: float = Field(DEFAULT_SAFETY_RATIO, ge=0, le=MAX_SAFETY_RATIO)
 
 
+class LookToBookSettings(_Strict):
+    """The contract's look-to-book cap (``look_to_book.LookToBookCap``)."""
+
+    max_ratio: float = Field(gt=0)  # looks (supplier calls) per booking
+    throttle_from: float = Field(DEFAULT_THROTTLE_FROM, gt=0, le=1)  # share of the cap where throttling starts
+    days: int = Field(1, ge=1, le=RETENTION_DAYS)  # the period the ratio is counted over (UTC days)
+
+
 class SupplierSettings(_Strict):
+    """A supplier: where, its contract, and how it is called (omitted: the global settings)."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     url: str = Field(pattern=r"^https?://")
     rate_limit: RateLimitSettings | None = None
+    max_wait: Seconds | None = Field(None, ge=0, le=MAX_MERGE_WINDOW)  # merge window (batching.max_wait)
+    max_batch: int | None = Field(None, ge=1, le=MAX_BATCH)  # hotels per call (batching.max_batch)
+    timeout: Seconds | None = Field(None, gt=0, le=MAX_TIMEOUT)  # of one call (supplier_timeout)
+    limit_wait: Seconds | None = Field(None, ge=0)  # for a rate-limit slot (batching.limit_wait)
+    look_to_book: LookToBookSettings | None = None  # None: no cap enforced
+
+    def contract(self, batching: BatchingSettings, timeout: float) -> SupplierContract:
+        cap = self.look_to_book
+        return SupplierContract(
+            max_wait=batching.max_wait if self.max_wait is None else self.max_wait,
+            max_batch=batching.max_batch if self.max_batch is None else self.max_batch,
+            limit_wait=batching.limit_wait if self.limit_wait is None else self.limit_wait,
+            timeout=timeout if self.timeout is None else self.timeout,
+            look_to_book=None if cap is None else LookToBookCap(cap.max_ratio, cap.throttle_from, cap.days),
+        )
+
+
+class RedisFallbackSettings(_Strict):
+    """What a node does when Redis is unreachable (``redis_fallback``)."""
+
+    enabled: bool = True  # False: every supplier call fails while Redis is down
+    probe_interval: Seconds = Field(DEFAULT_PROBE_INTERVAL, gt=0, le=60)  # how often local mode asks Redis
 
 
 class BatchingSettings(_Strict):
@@ -183,6 +239,7 @@ class SearchSettings(_Strict):
     offer_store: dict[str, Any] = Field(default_factory=lambda: {"backend": "redis"})
     suppliers: tuple[SupplierSettings, ...] = Field(min_length=1)
     batching: BatchingSettings = BatchingSettings()
+    redis_fallback: RedisFallbackSettings = RedisFallbackSettings()
     breaker: dict[str, Any] = Field(default_factory=dict)
     offer_ttl: tuple[dict[str, Any], ...] | None = None
     negative_cache: NegativeCacheSettings = NegativeCacheSettings()
@@ -207,7 +264,21 @@ class SearchSettings(_Strict):
         RedisSettings.from_config(self.redis)  # fails with the unknown or missing setting
         BreakerPolicy.from_config(self.breaker)
         self.ttl_table()
+        for name, contract in self.contracts().items():
+            if contract.budget >= self.forward_timeout:
+                raise ValueError(
+                    f"supplier {name}: merge window {contract.max_wait:g}s + rate-limit wait {contract.limit_wait:g}s"
+                    f" + timeout {contract.timeout:g}s = {contract.budget:g}s must be below forward_timeout"
+                    f" {self.forward_timeout:g}s (a forward to the owner would time out before it answers)"
+                )
         return self
+
+    def contracts(self) -> dict[str, SupplierContract]:
+        """How each supplier is called: its own settings over ``batching`` and ``supplier_timeout``."""
+        try:
+            return {s.name: s.contract(self.batching, self.supplier_timeout) for s in self.suppliers}
+        except ValueError as exc:
+            raise ValueError(f"batching: {exc}") from exc
 
     def ttl_table(self) -> TtlTable:
         return TtlTable.from_config(self.offer_ttl) if self.offer_ttl is not None else TtlTable.default()
@@ -263,13 +334,23 @@ def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) ->
 
 
 def load_directory(settings: SearchSettings) -> HotelDirectory | None:
-    """The hotel directory the settings name (None when they name none: no city search)."""
+    """The hotel directory the settings name (None when they name none: no city search). Its
+    supplier catalogues must be those of the configured suppliers, all of them or none."""
     if settings.directory is None:
         return None
     try:
-        return FileDirectory(settings.directory.file)
+        found = FileDirectory(settings.directory.file)
     except DirectoryError as exc:
         raise SearchConfigError(f"search settings: directory.file: {exc}") from exc
+    configured = {s.name for s in settings.suppliers}
+    catalogued = set(found.suppliers())
+    if catalogued and catalogued != configured:
+        raise SearchConfigError(
+            f"search settings: directory.file {settings.directory.file}: its supplier catalogues"
+            f" {sorted(catalogued)} must be the configured suppliers {sorted(configured)}"
+            f" (missing: {sorted(configured - catalogued)}, unknown: {sorted(catalogued - configured)})"
+        )
+    return found
 
 
 class CitySearchUnavailable(Exception):
@@ -280,12 +361,17 @@ class OwnerUnreachable(ConnectionError):
     """The owning node refused the connection (it is down): route to the next one."""
 
 
+class OwnerTimedOut(OwnerUnreachable):
+    """The owning node took the forward but did not answer in time: route to the next one."""
+
+
 @dataclass(slots=True)
 class RoutingStats:
     local_misses: int = 0  # misses this node fetched itself (it owned them)
     forwarded_out: int = 0  # forward calls to an owner
     forwarded_in: int = 0  # forward calls served for other nodes
-    reroutes: int = 0  # misses sent to the next node because the owner was unreachable
+    reroutes: int = 0  # misses sent to the next node because the owner was unreachable or timed out
+    timeouts: int = 0  # of those, forwards the owner did not answer in time
 
 
 _METRICS: dict[int, tuple[SearchMetrics, Gauge]] = {}
@@ -309,7 +395,7 @@ class SearchRuntime:
     store: OfferStore
     negative: BloomNegativeCache
     limiter: RedisRateLimiter
-    breakers: dict[str, RedisBreaker]
+    breakers: Mapping[str, RedisBreaker | FallbackBreaker]
     looks: LookToBookTracker
     suppliers: SupplierClient
     fetcher: SupplierFetcher
@@ -318,6 +404,7 @@ class SearchRuntime:
     peer_http: httpx.AsyncClient
     metrics: SearchMetrics | None = None
     directory: HotelDirectory | None = None
+    health: RedisHealth | None = None  # None: no local mode (a Redis outage fails supplier calls)
     routing: RoutingStats = field(default_factory=RoutingStats)
     started_at: float = field(default_factory=time.time)
     _forwarder: Coalescer[tuple[str, BatchKey], str, HotelAnswer] | None = None
@@ -337,16 +424,25 @@ class SearchRuntime:
             for s in settings.suppliers
             if s.rate_limit is not None
         }
-        limiter = RedisRateLimiter(redis, limits, prefix=f"{prefix}ratelimit:v1")
+        nodes = [Node(n.name, n.url.rstrip("/"), n.weight) for n in settings.nodes]
+        fallback = settings.redis_fallback
+        health = RedisHealth(probe_interval=fallback.probe_interval) if fallback.enabled else None
+        limiter = RedisRateLimiter(
+            redis, limits, prefix=f"{prefix}ratelimit:v1", health=health, node=settings.node, nodes=nodes
+        )
         policy = BreakerPolicy.from_config(settings.breaker)
-        breakers = {
-            s.name: RedisBreaker(redis, s.name, policy, prefix=f"{prefix}breaker:v1") for s in settings.suppliers
-        }
+        shared = {s.name: RedisBreaker(redis, s.name, policy, prefix=f"{prefix}breaker:v1") for s in settings.suppliers}
+        breakers = shared if health is None else fallback_breakers(shared, health)
         looks = LookToBookTracker(redis, prefix=f"{prefix}l2b:v1")
+        contracts = settings.contracts()
+        caps = {name: c.look_to_book for name, c in contracts.items() if c.look_to_book is not None}
         supplier_http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
         peer_http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
         suppliers = SupplierClient(
-            supplier_http, {s.name: s.url.rstrip("/") for s in settings.suppliers}, timeout=settings.supplier_timeout
+            supplier_http,
+            {s.name: s.url.rstrip("/") for s in settings.suppliers},
+            timeout=settings.supplier_timeout,
+            timeouts={name: c.timeout for name, c in contracts.items()},
         )
         fetcher = SupplierFetcher(
             supplier=suppliers,
@@ -356,13 +452,14 @@ class SearchRuntime:
             negative=negative,
             ttl=ttl,
             looks=looks,
+            hotel_codes=directory,
             max_wait=settings.batching.max_wait,
             max_batch=settings.batching.max_batch,
             limit_wait=settings.batching.limit_wait,
+            contracts=contracts,
+            look_guard=LookToBookGuard(looks, caps) if caps else None,
         )
-        membership = Membership(
-            [Node(n.name, n.url.rstrip("/"), n.weight) for n in settings.nodes], self_name=settings.node
-        )
+        membership = Membership(nodes, self_name=settings.node)
         metrics = None
         if registry is not None:
             metrics, backend_gauge = _metrics_for(registry)
@@ -382,6 +479,7 @@ class SearchRuntime:
             peer_http=peer_http,
             metrics=metrics,
             directory=directory,
+            health=health,
         )
         runtime._forwarder = Coalescer(
             runtime._forward, max_wait=settings.batching.forward_wait, max_batch=settings.batching.max_batch
@@ -449,6 +547,7 @@ class SearchRuntime:
             fetch=self.fetch,
             metrics=self.metrics,
             offers_hidden=self.offers_hidden,
+            sellers=None if self.directory is None else self.directory.sellers,
         )
         response = await service.search(request)
         return response if city is None else response.model_copy(update={"city": city})
@@ -471,8 +570,11 @@ class SearchRuntime:
             try:
                 return await self._forwarder.get((owner.name, key.batch), key.hotel_id)
             except OwnerUnreachable as exc:
-                log.warning("search node %s unreachable, routing %s to the next node: %s", owner.name, routing, exc)
-                self.membership.mark(owner.name, False)
+                log.warning("search node %s did not answer, routing %s to the next node: %s", owner.name, routing, exc)
+                if isinstance(exc, OwnerTimedOut):
+                    self.routing.timeouts += 1  # slow, maybe not down: its health checks decide
+                else:
+                    self.membership.mark(owner.name, False)
                 self.routing.reroutes += 1
                 tried.add(owner.name)
 
@@ -494,8 +596,10 @@ class SearchRuntime:
                 headers={FORWARDED_HEADER: self.node},
                 timeout=self.settings.forward_timeout,
             )
-        except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
             raise OwnerUnreachable(f"{name}: {exc}") from exc
+        except httpx.TimeoutException as exc:
+            raise OwnerTimedOut(f"{name}: no answer within {self.settings.forward_timeout:g}s") from exc
         if response.status_code == httpx.codes.SERVICE_UNAVAILABLE:
             raise OwnerUnreachable(f"{name}: answered 503 ({response.text[:200]})")
         response.raise_for_status()
@@ -523,12 +627,22 @@ class SearchRuntime:
     async def book(self, supplier: str, hotel_id: str, offer_id: str, key: OfferKey | None = None) -> bool:
         """Book an offer (``booking.BookingService``): breaker, look-to-book, eviction if refused."""
         booking = BookingService(suppliers=self.suppliers, breakers=self.breakers, store=self.store, looks=self.looks)
-        return await booking.book(supplier, hotel_id, offer_id, key)
+        code = hotel_id if self.directory is None else self.directory.supplier_code(supplier, hotel_id)
+        return await booking.book(supplier, hotel_id, offer_id, key, supplier_code=code)
 
     async def offers_hidden(self, suppliers: Sequence[str]) -> set[str]:
-        """Suppliers whose offers must not be shown now (breaker tripped on booking failures)."""
-        states = await load_states(self.redis, [self.breakers[name] for name in suppliers])
-        return {name for name, state in zip(suppliers, states, strict=True) if hides_offers(state)}
+        """Suppliers whose offers must not be shown now (breaker tripped on booking failures);
+        in local mode by the local breakers."""
+        breakers = [self.breakers[name] for name in suppliers]
+        if self.health is None or not self.health.local:
+            try:
+                states = await load_states(self.redis, breakers)
+                return {name for name, state in zip(suppliers, states, strict=True) if hides_offers(state)}
+            except REDIS_DOWN as exc:
+                if self.health is None:
+                    raise
+                self.health.failed(exc)
+        return {b.supplier for b in breakers if isinstance(b, FallbackBreaker) and hides_offers(b.local_state())}
 
     # --- operations ------------------------------------------------------------------------
 
@@ -543,9 +657,16 @@ class SearchRuntime:
 
     async def stats(self) -> dict[str, Any]:
         suppliers: dict[str, Any] = {}
+        contracts = self.fetcher.contracts
         for name, breaker in self.breakers.items():
             snapshot = await breaker.snapshot()
-            l2b = await self.looks.read(name)
+            contract = contracts.get(name)
+            try:
+                l2b = await self.looks.read(
+                    name, contract.look_to_book.days if contract and contract.look_to_book else 1
+                )
+            except REDIS_DOWN:
+                l2b = None  # Redis is down: the cluster's counts are unknown
             suppliers[name] = {
                 "breaker": {
                     "phase": snapshot.phase.value,
@@ -558,12 +679,10 @@ class SearchRuntime:
                 },
                 "rate_limit": _limit(self.limiter.limits.get(name)),
                 "rate_limit_used": await self.limiter.used(name),
-                "look_to_book": {
-                    "looks": l2b.looks,
-                    "hotels": l2b.hotels,
-                    "bookings": l2b.bookings,
-                    "ratio": l2b.ratio,
-                },
+                "look_to_book": None
+                if l2b is None
+                else {"looks": l2b.looks, "hotels": l2b.hotels, "bookings": l2b.bookings, "ratio": l2b.ratio},
+                "contract": None if contract is None else _contract(contract),
             }
         coalescer = self.fetcher.coalescer.stats
         return {
@@ -589,7 +708,9 @@ class SearchRuntime:
                 "forwarded_out": self.routing.forwarded_out,
                 "forwarded_in": self.routing.forwarded_in,
                 "reroutes": self.routing.reroutes,
+                "timeouts": self.routing.timeouts,
             },
+            "redis": {"mode": "shared", "fallback": "off"} if self.health is None else self.health.describe(),
             "suppliers": suppliers,
         }
 
@@ -609,6 +730,19 @@ class SearchRuntime:
             except Exception as exc:  # metrics must never stop the node
                 log.warning("search metrics export failed: %s", exc)
             await asyncio.sleep(self.settings.metrics_interval)
+
+
+def _contract(contract: SupplierContract) -> dict[str, Any]:
+    cap = contract.look_to_book
+    return {
+        "max_wait": contract.max_wait,
+        "max_batch": contract.max_batch,
+        "limit_wait": contract.limit_wait,
+        "timeout": contract.timeout,
+        "look_to_book": None
+        if cap is None
+        else {"max_ratio": cap.max_ratio, "throttle_from": cap.throttle_from, "days": cap.days},
+    }
 
 
 def _limit(limit: SupplierLimit | None) -> dict[str, float] | None:

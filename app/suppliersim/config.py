@@ -8,6 +8,7 @@ suppliers:
     capacity: {calls: 10, per_seconds: 60}
     unavailable_share: 0.5
     max_batch_hotels: 50
+    catalogue: {code_prefix: TD-, every: 4, offset: 0}   # sells every 4th hotel, codes TD-000000 ...
   - name: big-wholesaler
     latency_ms: 30
     capacity: {calls: 50, per_seconds: 1}
@@ -22,6 +23,8 @@ from typing import Annotated, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.search.directory import Coverage
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -61,6 +64,11 @@ class SupplierSpec(BaseModel):
     max_batch_hotels: int = Field(default=100, ge=1)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
     markup: float = Field(default=1.0, gt=0)
+    # The hotels it sells, by its own codes (the rule of the search's hotel directory, which
+    # maps its hotels to these codes). A code outside it is still answered (the lab's tests
+    # search made-up hotels) but counted as unknown: a search that asks a supplier for a hotel
+    # it does not sell, or under our id instead of its code, shows there. None: no catalogue.
+    catalogue: Coverage | None = None
 
     def initial_modes(self) -> Modes:
         return Modes(

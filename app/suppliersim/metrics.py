@@ -23,6 +23,12 @@ class SimulatorMetrics:
             ["supplier"],
             registry=self.registry,
         )
+        self.unknown_hotels = Counter(
+            "suppliersim_unknown_hotels",
+            "Hotel codes asked that are not in the supplier's catalogue",
+            ["supplier"],
+            registry=self.registry,
+        )
         self.bookings = Counter(
             "suppliersim_bookings",
             "Booking attempts by result",

@@ -99,6 +99,9 @@ class Simulator:
             raise InjectedError(f"{supplier}: injected error")
         self.metrics.calls.labels(supplier, "ok").inc()
         self.metrics.hotels.labels(supplier).inc(len(hotels))
+        unknown = sim.unknown(hotels)
+        sim.stats.unknown_hotels += len(unknown)
+        self.metrics.unknown_hotels.labels(supplier).inc(len(unknown))
         sim.stats.hotels_requested += len(hotels)
         sim.stats.largest_batch = max(sim.stats.largest_batch, len(hotels))
         results = []

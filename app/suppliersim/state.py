@@ -17,6 +17,7 @@ class SupplierStats:
     errors: int = 0  # calls answered 503 (injected error rate)
     hotels_requested: int = 0  # hotels in accepted calls
     hotels_unavailable: int = 0
+    unknown_hotels: int = 0  # codes asked that are not in the supplier's catalogue
     largest_batch: int = 0
     bookings: int = 0
     booking_failures: int = 0
@@ -38,6 +39,11 @@ class SupplierRuntime:
             return False
         self.stats.accepted += 1
         return True
+
+    def unknown(self, codes: list[str]) -> list[str]:
+        """The codes of ``codes`` that are not in this supplier's catalogue (none without one)."""
+        catalogue = self.spec.catalogue
+        return [] if catalogue is None else [code for code in codes if not catalogue.sells(code)]
 
     def latency_seconds(self) -> float:
         jitter = self._rng.uniform(-self.modes.jitter_ms, self.modes.jitter_ms) if self.modes.jitter_ms else 0.0

@@ -16,11 +16,12 @@ from app.search.membership import Membership
 from app.search.models import HotelAnswer, Offer, SearchRequest
 from app.search.rendezvous import Node
 from roadie.paths import ansible_dir
-from tests.unit.observability.role_render import render_template, role_variables
+from tests.unit.observability.role_render import HOSTVARS, render_template, role_variables
 from tests.unit.search.test_search_service import MemoryNegative, MemoryStore
 from tests.unit.search.test_search_wiring import BASE
 
 ROLE_DEFAULTS = ansible_dir() / "roles" / "app_search" / "defaults" / "main.yml"
+LAB_SUPPLIERS = ansible_dir() / "inventories" / "lab" / "group_vars" / "suppliers.yml"
 
 
 def write(tmp_path, content, name="hotels.json"):
@@ -49,7 +50,7 @@ def test_a_directory_file_answers_a_citys_hotels_in_any_case(tmp_path):
     assert found.cities() == ("Antalya", "kas")
     assert found.hotels_in("antalya") == ("h1", "h2"), "a hotel listed twice is searched once"
     assert found.hotels_in("KAS") == ("h3",)
-    assert found.describe() == {"backend": "file", "cities": 2, "hotels": 3, "file": str(path)}
+    assert found.describe() == {"backend": "file", "cities": 2, "hotels": 3, "suppliers": [], "file": str(path)}
 
 
 def test_an_unknown_city_is_named_with_the_known_ones():
@@ -83,7 +84,41 @@ def test_a_city_search_asks_for_at_most_the_cap_of_its_hotels_in_directory_order
         ({"cities": [{"name": "kas", "hotels": ["h1"]}, {"name": "rome", "hotels": ["h1"]}]}, "in two cities"),
         ({"cities": [{"name": "kas", "hotels": ["h 1"]}]}, "malformed hotel ids"),
         ({"cities": [{"name": "new york", "hotels": ["h1"]}]}, "String should match pattern"),
-        ({"version": 2, "cities": [{"name": "kas", "hotels": ["h1"]}]}, "unsupported directory version 2"),
+        ({"version": 3, "cities": [{"name": "kas", "hotels": ["h1"]}]}, "unsupported directory version 3"),
+        (
+            {
+                "version": 1,
+                "cities": [{"name": "kas", "hotels": ["h1"]}],
+                "suppliers": [{"name": "s", "hotel_codes": {}}],
+            },
+            "a version 1 directory has no suppliers",
+        ),
+        (
+            {"cities": [{"name": "kas", "hotels": ["h1"]}], "suppliers": [{"name": "s"}]},
+            "give exactly one of coverage and hotel_codes",
+        ),
+        (
+            {
+                "cities": [{"name": "kas", "hotels": ["h1", "h2"]}],
+                "suppliers": [{"name": "s", "hotel_codes": {"h1": "X", "h2": "X"}}],
+            },
+            r"codes \['X'\] name more than one hotel",
+        ),
+        (
+            {"cities": [{"name": "kas", "hotels": ["h1"]}], "suppliers": [{"name": "s", "hotel_codes": {"h9": "X"}}]},
+            r"hotels \['h9'\] are in no city",
+        ),
+        (
+            {
+                "cities": [{"name": "kas", "hotels": ["h1"]}],
+                "suppliers": [{"name": "s", "coverage": {"code_prefix": "S", "every": 2, "offset": 2}}],
+            },
+            "coverage offset must be below every",
+        ),
+        (
+            {"cities": [{"name": "kas", "hotels": ["h1"]}], "suppliers": [{"name": "s", "hotel_codes": {}}] * 2},
+            "supplier names must be unique",
+        ),
         ({"cities": [{"name": "kas", "hotels": ["h1"]}], "hotels": 3}, "Extra inputs are not permitted"),
     ],
 )
@@ -116,19 +151,45 @@ def test_the_role_defaults_list_the_lab_cities():
     assert [(c["name"], c["hotels"]) for c in cities] == list(directory.LAB_CITIES)
 
 
+def lab_role_variables(**overrides) -> dict:
+    """The role's variables with the lab's simulated suppliers, and the sellers as tasks/main.yml resolves them."""
+    lab_suppliers = yaml.safe_load(LAB_SUPPLIERS.read_text())["supplier_sim_suppliers"]
+    hostvars = {**HOSTVARS, "suppliers": {**HOSTVARS["suppliers"], "supplier_sim_suppliers": lab_suppliers}}
+    variables = role_variables("app_search", {"app_search_node_name": "app-1", "hostvars": hostvars, **overrides})
+    given = variables["app_search_directory_suppliers"]
+    sellers = given or yaml.safe_load(render_template("app_search", "simulated-catalogues.j2", variables)) or []
+    return {**variables, "_app_search_directory_suppliers": sellers}
+
+
 def test_the_role_renders_the_lab_directory_that_generate_builds(tmp_path):
-    variables = role_variables("app_search", {"app_search_node_name": "app-1"})
-    rendered = render_template("app_search", "hotels.json.j2", variables)
+    rendered = render_template("app_search", "hotels.json.j2", lab_role_variables())
     path = write(tmp_path, rendered)
     assert directory.load(path).cities == directory.generate().cities
+    assert directory.load(path).suppliers == directory.generate().suppliers, "the lab inventory's catalogues"
+    assert [c["name"] for c in directory.LAB_CATALOGUES] == ["fast", "slow", "limited", "flaky"]
     assert "Ansible managed" in json.loads(rendered)["comment"]
+
+
+def test_the_role_renders_explicit_sellers_over_the_simulators(tmp_path):
+    sellers = [{"name": "fast", "hotel_codes": {"bh000001": "F-1"}}]
+    found = FileDirectory(write(tmp_path, render_template(
+        "app_search", "hotels.json.j2", lab_role_variables(app_search_directory_suppliers=sellers))))  # fmt: skip
+    assert found.suppliers() == ("fast",)
+    assert found.sellers("bh000001") == {"fast": "F-1"} and found.sellers("bh000002") == {}
+
+
+def test_without_catalogues_the_role_renders_a_directory_without_sellers(tmp_path):
+    variables = role_variables("app_search", {"app_search_node_name": "app-1", "_app_search_directory_suppliers": []})
+    found = FileDirectory(write(tmp_path, render_template("app_search", "hotels.json.j2", variables)))
+    assert found.suppliers() == () and found.sellers("bh000001") is None
 
 
 def test_the_role_renders_explicit_hotel_ids_and_numbers_the_others_on(tmp_path):
     cities = [{"name": "fethiye", "hotel_ids": ["h000042", "h000043"]}, {"name": "kas", "hotels": 2},
               {"name": "rome", "hotels": 1}]  # fmt: skip
     variables = role_variables("app_search", {"app_search_node_name": "app-1", "app_search_directory_cities": cities,
-                                              "app_search_directory_id_prefix": "x"})  # fmt: skip
+                                              "app_search_directory_id_prefix": "x",
+                                              "_app_search_directory_suppliers": []})  # fmt: skip
     found = FileDirectory(write(tmp_path, render_template("app_search", "hotels.json.j2", variables)))
     assert found.hotels_in("fethiye") == ("h000042", "h000043")
     assert found.hotels_in("kas") == ("x000000", "x000001")
@@ -139,7 +200,7 @@ def test_the_role_renders_explicit_hotel_ids_and_numbers_the_others_on(tmp_path)
 
 
 def settings_with(tmp_path, **directory_settings) -> wiring.SearchSettings:
-    file = write(tmp_path, directory.generate().model_dump_json())
+    file = write(tmp_path, directory.generate(suppliers=()).model_dump_json())
     return wiring.SearchSettings.model_validate({**BASE, "directory": {"file": str(file), **directory_settings}})
 
 
@@ -157,7 +218,7 @@ def test_settings_naming_a_broken_directory_fail_the_check(tmp_path, capsys):
     settings.write_text(yaml.safe_dump({**BASE, "directory": {"file": str(tmp_path / "nope.json")}}))
     assert wiring.main(["--check", str(settings)]) == 1
     assert "directory.file: cannot read hotel directory" in capsys.readouterr().err
-    write(tmp_path, directory.generate().model_dump_json(), "nope.json")
+    write(tmp_path, directory.generate(suppliers=()).model_dump_json(), "nope.json")
     assert wiring.main(["--check", str(settings)]) == 0
     assert "12 cities" in capsys.readouterr().out
 
