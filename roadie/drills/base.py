@@ -8,7 +8,7 @@ from roadie.drills import cluster
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import PgReadProbe, PgTarget, PgWriteProbe, Probe, RedisWriteProbe
 from roadie.drills.records import Journal
-from roadie.drills.tickets import AppReadProbe, BookingProbe
+from roadie.drills.tickets import BUYERS, AppReadProbe, BookingProbe
 from roadie.drills.topology import Need
 from roadie.drills.watch import (
     HaproxyBackendWatcher,
@@ -122,11 +122,12 @@ def app_probes(ctx: DrillContext) -> list[Probe]:
     if not ctx.endpoints.app_lb or "event" not in ctx.stash:
         return []
     common = {"base_url": ctx.endpoints.app_lb, "event_id": ctx.stash["event"]}
-    return [
-        BookingProbe(ctx.journal, APP_INTERVAL, seats=ctx.stash["seats"], name="buyer-a", **common),
-        BookingProbe(ctx.journal, APP_INTERVAL, seats=ctx.stash["seats"], name="buyer-b", **common),
-        AppReadProbe(ctx.journal, APP_INTERVAL, **common),
+    seats, sessions = ctx.stash["seats"], ctx.stash["sessions"]
+    buyers = [
+        BookingProbe(ctx.journal, APP_INTERVAL, seats=seats, name=name, session=sessions[name], **common)
+        for name in BUYERS
     ]
+    return [*buyers, AppReadProbe(ctx.journal, APP_INTERVAL, **common)]
 
 
 def app_watchers(ctx: DrillContext) -> list[Watcher]:
