@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - uvloop is a dependency; asyncio works 
     uvloop = None
 
 from app.common.settings import Settings, load_settings
+from roadie.apiauth import ApiCredentials
 from roadie.bench import pgbench
 from roadie.bench.cpu import CpuMeter, CpuUse
 from roadie.bench.load import LoadResult, at_rate, request_bytes, saturate
@@ -150,7 +151,8 @@ class TicketsBenchmark:
         city = self.settings.cities[0].id
         base = f"http://{self.lb['address']}:{self.lb['ports']['http']}"
         events = []
-        with httpx.Client(base_url=base, timeout=60) as http:
+        operator = ApiCredentials(self.settings.auth).operator_headers()
+        with httpx.Client(base_url=base, timeout=60, headers=operator) as http:
             for _ in range(max(1, -(-seats // SEATS_PER_EVENT))):
                 body = {
                     "city_id": city,
@@ -172,11 +174,13 @@ class TicketsBenchmark:
         orders = [(event_id, seat) for event_id, seats in events for seat in seats][: self.config.max_bookings]
         host = f"{self.lb['address']}:{self.lb['ports']['http']}"
         run = uuid.uuid4().hex[:8]
+        with httpx.Client(base_url=f"http://{host}", timeout=10) as http:
+            session = ApiCredentials(self.settings.auth).open_session(http, f"bench-{run}")
 
         def booking(n: int) -> bytes:
             event_id, seat = orders[n]
             body = f'{{"event_id":{event_id},"seat_ids":[{seat}]}}'.encode()
-            return request_bytes("POST", host, "/v1/bookings", body, {"Idempotency-Key": f"bench-{run}-{n}"})
+            return request_bytes("POST", host, "/v1/bookings", body, {"Idempotency-Key": f"bench-{run}-{n}", **session})
 
         result = _run(
             saturate(
