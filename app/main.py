@@ -3,7 +3,8 @@
     uvicorn --factory app.main:create_asgi   (settings from $ROADIE_APP_CONFIG)
 
 Operational endpoints: /healthz (liveness: the process serves requests), /readyz (its
-dependencies answer), /metrics (Prometheus), /openapi.json and /docs.
+dependencies answer), /metrics (Prometheus, operator token), /openapi.json and /docs.
+Who may call what: app.common.auth.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from psycopg_pool import PoolTimeout
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.common.auth import AuthError, Operator
 from app.common.logging import request_id, setup_logging
 from app.common.metrics import HTTP_ERRORS, HTTP_LATENCY, HTTP_REQUESTS, REGISTRY, PoolCollector
 from app.common.microcache import MicroCache
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tickets = Tickets.build(settings)
         await tickets.open()
         app.state.tickets = tickets
+        app.state.sessions = tickets.sessions
         collector = PoolCollector(tickets.pools.stats)
         REGISTRY.register(collector)
         # Everything built at start-up lives as long as the process: move it out of the garbage
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Concert ticketing (and hotel search) on the roadie platform.",
         lifespan=lifespan,
     )
+    app.state.auth = settings.auth
     app.include_router(tickets_api.router)
     for router in optional_routers(settings):
         app.include_router(router)
@@ -104,7 +108,7 @@ def _add_operational_routes(app: FastAPI) -> None:
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse, dependencies=[Operator])
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
@@ -117,6 +121,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TicketError)
     async def ticket_error(_: Request, exc: TicketError) -> JSONResponse:
         return _problem(exc.status, exc.code, exc.detail)
+
+    @app.exception_handler(AuthError)
+    async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
+        return JSONResponse({"code": exc.code, "detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

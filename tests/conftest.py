@@ -1,4 +1,5 @@
-"""Shared fixtures: the lab as the inventory describes it, and its secrets."""
+"""Shared fixtures: the lab as the inventory describes it, its secrets, and the credentials of
+its app's API."""
 
 import os
 import sys
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from roadie.apiauth import ApiCredentials
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab, LabHost, load_lab
 from roadie.lab.secrets import load_secrets
@@ -22,6 +24,18 @@ def lab() -> Lab:
 @pytest.fixture(scope="session")
 def lab_secrets(lab: Lab) -> dict[str, str]:
     return load_secrets(lab.secrets_file)
+
+
+@pytest.fixture(scope="session")
+def api(lab: Lab, running_hosts: list[LabHost]) -> ApiCredentials:
+    """The operator token and the lab's customer issuer, as the deployed app has them."""
+    return ApiCredentials.for_lab(lab)
+
+
+@pytest.fixture(scope="session")
+def operator(api: ApiCredentials) -> dict[str, str]:
+    """Headers of an operator's request (creating events, /metrics, search stats, /internal/)."""
+    return api.operator_headers()
 
 
 @pytest.fixture(scope="session")

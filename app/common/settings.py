@@ -5,7 +5,7 @@ Two sources, one schema (`Settings` below):
   on Kubernetes the ConfigMap's `app.yml` (k8s/configmap.yaml, filled by the Pulumi program),
   which holds everything but the secrets;
 - variables `ROADIE_APP__<PATH>` (`app.common.env_overlay`): `ROADIE_APP__POSTGRES__PASSWORD`
-  sets `postgres.password`. On Kubernetes the Secret `roadie-app` gives the four passwords
+  sets `postgres.password`. On Kubernetes the Secret `roadie-app` gives the passwords and tokens
   (`SECRET_SETTINGS`) and the downward API the node's name (`ROADIE_APP__NODE`). A variable
   wins over the file. The lab's hosts set none: their file is complete.
 
@@ -34,6 +34,8 @@ SECRET_SETTINGS: tuple[tuple[str, ...], ...] = (
     ("redis", "password"),
     ("redis", "sentinel_password"),
     ("rabbitmq", "password"),
+    ("auth", "operator_token"),
+    ("auth", "customer_issuer_key"),
 )
 # The placeholder of k8s/secret.example.yaml: a Secret applied from the example must not start.
 EXAMPLE_SECRET_MARKER = "EXAMPLE-NOT-A-PASSWORD"
@@ -148,6 +150,18 @@ class TicketSettings(_Strict):
         return self
 
 
+class AuthSettings(_Strict):
+    """Who may call what (app.common.auth): the operators' bearer token, and the issuer whose
+    signed customer tokens open sessions."""
+
+    operator_token: Password
+    customer_issuer: str = Field(min_length=1, max_length=200)
+    customer_issuer_key: Password
+    customer_audience: str = Field("roadie", min_length=1, max_length=200)
+    # A token is still accepted this long past its expiry: the issuer's clock and ours differ a little.
+    clock_skew_seconds: int = Field(30, ge=0, le=300)
+
+
 class TracingSettings(_Strict):
     # OTLP/HTTP traces endpoint, e.g. http://jaeger:4318/v1/traces; empty = tracing export off.
     otlp_endpoint: str = ""
@@ -163,6 +177,7 @@ class Settings(_Strict):
     cities: list[City] = Field(min_length=1)
     redis: RedisSettings
     rabbitmq: RabbitSettings
+    auth: AuthSettings
     tickets: TicketSettings = TicketSettings()
     tracing: TracingSettings = TracingSettings()
     log_level: str = "INFO"

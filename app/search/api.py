@@ -1,15 +1,19 @@
 """The search HTTP API: a FastAPI router the app mounts with ``app.include_router(router)``.
 
-Public::
+Public (through the load balancer)::
 
     POST /v1/search          best offer per hotel across suppliers (422 on invalid input)
-    POST /v1/search/book     book an offer (its outcome feeds the supplier's breaker)
-    GET  /v1/search/stats    this node: offer store backend, membership, breakers, limits, counters
+    POST /v1/search/book     book an offer (customer session; its outcome feeds the supplier's breaker)
+    GET  /v1/search/stats    this node: offer store backend, membership, ... (operator token)
 
-Internal (node to node, not in the OpenAPI schema)::
+Internal (node to node, not in the OpenAPI schema, refused by the public load balancer)::
 
     POST /internal/v1/search/fetch   a non-owner forwards misses to the routing key's owner
     GET  /internal/v1/search/owner   which node owns (supplier, check-in, nights) right now
+
+An internal route takes the search's node token (``node_token``, what peers send) or the
+operator token (app.common.auth): a miss forwarded here skips the cache and spends a supplier's
+rate limit and look-to-book budget, so nobody else may send one.
 
 The router carries its own lifespan (FastAPI merges it into the app's): it finds the search
 settings (``wiring.config_path``), builds and starts the search and stops it on shutdown. Without
@@ -24,10 +28,12 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.common.auth import OPERATOR_SCHEME, Customer, Operator, settings_of, token_matches, unauthenticated
 from app.search import wiring
 from app.search.cache_key import BatchKey, OfferKey, parse_occupancy, routing_key
 from app.search.directory import UnknownCity
@@ -98,6 +104,20 @@ def _runtime(request: Request) -> SearchRuntime | JSONResponse:
     return runtime
 
 
+async def require_node_or_operator(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(OPERATOR_SCHEME)]
+) -> None:
+    """An internal route's caller: a search node (its node token) or an operator."""
+    runtime: SearchRuntime | None = getattr(request.app.state, "search", None)
+    if runtime is not None and token_matches(credentials, runtime.settings.node_token):
+        return
+    if not token_matches(credentials, settings_of(request).operator_token):
+        raise unauthenticated("internal route: needs the search node token or the operator token")
+
+
+Internal = Depends(require_node_or_operator)
+
+
 def _unknown_suppliers(runtime: SearchRuntime, names: tuple[str, ...] | None) -> JSONResponse | None:
     unknown = sorted(set(names or ()) - set(runtime.supplier_names))
     if unknown:
@@ -139,8 +159,11 @@ async def search(body: SearchBody, request: Request) -> Any:
     responses={409: {"description": "The supplier refused: the offer is no longer available."},
                502: {"description": "The supplier did not answer."}},
 )  # fmt: skip
-async def book(body: BookBody, request: Request) -> JSONResponse:
-    """Book an offer a search showed; failures count against the supplier's breaker."""
+async def book(body: BookBody, request: Request, session: Customer) -> JSONResponse:
+    """Book an offer a search showed, for the session's customer; failures count against the
+    supplier's breaker."""
+    # Required (a booking spends the supplier's look-to-book budget); the supplier takes no customer.
+    del session
     runtime = _runtime(request)
     if isinstance(runtime, JSONResponse):
         return runtime
@@ -155,7 +178,7 @@ async def book(body: BookBody, request: Request) -> JSONResponse:
     return JSONResponse({"status": "confirmed"})
 
 
-@router.get("/v1/search/stats")
+@router.get("/v1/search/stats", dependencies=[Operator])
 async def stats(request: Request) -> Any:
     """This node's view: offer store backend, membership, breakers, rate limits, counters."""
     runtime = _runtime(request)
@@ -164,7 +187,7 @@ async def stats(request: Request) -> Any:
     return await runtime.stats()
 
 
-@router.post(wiring.FORWARD_PATH, include_in_schema=False)
+@router.post(wiring.FORWARD_PATH, include_in_schema=False, dependencies=[Internal])
 async def fetch_forwarded(
     body: ForwardBody,
     request: Request,
@@ -184,7 +207,7 @@ async def fetch_forwarded(
     return await runtime.serve_forwarded(batch, body.hotel_ids)
 
 
-@router.get("/internal/v1/search/owner", include_in_schema=False)
+@router.get("/internal/v1/search/owner", include_in_schema=False, dependencies=[Internal])
 async def owner(
     request: Request,
     supplier: Annotated[str, Query(pattern=ID_PATTERN)],

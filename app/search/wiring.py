@@ -6,6 +6,7 @@ the app's ``app.yml``)::
     node: app-1                          # this node's name, one of ``nodes``
     nodes:                               # every search node (membership = this list + health)
       - {name: app-1, url: "http://127.1.1.31:8000", weight: 1}
+    node_token: ...                      # what nodes send each other on /internal/ (a secret)
     health: {path: /healthz, interval: 1s, timeout: 500ms, fall: 2, rise: 2}
     redis:                               # breaker state, rate limits, Bloom filters, look-to-book
       sentinels: [[127.1.1.21, 26379]]
@@ -28,7 +29,7 @@ the app's ``app.yml``)::
 Where the file is: ``$ROADIE_SEARCH_CONFIG``, else ``search.yml`` beside ``$ROADIE_APP_CONFIG``.
 With no file the app runs without search (the endpoints answer 503 and say why). Variables
 ``ROADIE_SEARCH__<PATH>`` override the file as ``ROADIE_APP__<PATH>`` do the app's settings
-(``app.common.env_overlay``): on Kubernetes the Redis passwords come from a Secret.
+(``app.common.env_overlay``): on Kubernetes the Redis passwords and the node token come from a Secret.
 
 Per-supplier settings (``contracts.SupplierContract``) are checked when the file is read: a merge
 window above 2 s, a batch above 1,000 hotels, a timeout of 0 or above 30 s, a look-to-book cap of
@@ -234,6 +235,8 @@ class DirectorySettings(_Strict):
 class SearchSettings(_Strict):
     node: str
     nodes: tuple[NodeSettings, ...] = Field(min_length=1)
+    # The bearer token search nodes send each other on /internal/ routes (app/search/api.py).
+    node_token: str = Field(min_length=16)
     health: HealthSettings = HealthSettings()
     redis: dict[str, Any]
     offer_store: dict[str, Any] = Field(default_factory=lambda: {"backend": "redis"})
@@ -593,7 +596,7 @@ class SearchRuntime:
             response = await self.peer_http.post(
                 node.url + FORWARD_PATH,
                 json=body,
-                headers={FORWARDED_HEADER: self.node},
+                headers={FORWARDED_HEADER: self.node, "Authorization": f"Bearer {self.settings.node_token}"},
                 timeout=self.settings.forward_timeout,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:

@@ -1,4 +1,8 @@
-"""HTTP API of the ticketing half: /v1/cities, /v1/events, /v1/holds, /v1/bookings, /v1/sessions."""
+"""HTTP API of the ticketing half: /v1/cities, /v1/events, /v1/holds, /v1/bookings, /v1/sessions.
+
+Reading the catalogue is open; creating events needs the operator token; holding, buying and a
+booking's reads and cancels need a customer session, and answer only the customer who owns the
+hold or booking (app.common.auth)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
+from app.common.auth import Customer, CustomerToken, Operator
 from app.tickets import errors
 from app.tickets.booking import Bookings, validate_idempotency_key
 from app.tickets.catalogue import Catalogue
@@ -23,14 +28,12 @@ from app.tickets.models import (
     Problem,
     SeatMap,
     Session,
-    SessionCreate,
 )
 from app.tickets.sessions import Sessions
 
 PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": Problem} for code in (400, 401, 403, 404, 409, 422, 503)
 }
-SessionHeader = Annotated[str | None, Header(alias="X-Session-Id", description="Session from POST /v1/sessions.")]
 KeyHeader = Annotated[
     str | None,
     Header(
@@ -74,7 +77,7 @@ async def list_events(
     return Response(content=body, media_type="application/json")
 
 
-@router.post("/events", response_model=EventDetail, status_code=status.HTTP_201_CREATED)
+@router.post("/events", response_model=EventDetail, status_code=status.HTTP_201_CREATED, dependencies=[Operator])
 async def create_event(request: Request, body: EventCreate) -> EventDetail:
     """Create an event with its seat plan (rows x seats per sector) in the city's shard."""
     return await _catalogue(request).create_event(body)
@@ -91,22 +94,23 @@ async def get_seats(request: Request, event_id: int) -> SeatMap:
     return await _catalogue(request).seat_map(_positive(event_id, "event"))
 
 
-@router.get("/events/{event_id}/stats", response_model=EventStats)
+@router.get("/events/{event_id}/stats", response_model=EventStats, dependencies=[Operator])
 async def get_stats(request: Request, event_id: int) -> EventStats:
-    """Tickets sold and revenue, as counted by the booking-events consumer (eventually consistent)."""
+    """Tickets sold and revenue (the organiser's figures: operator token), as counted by the
+    booking-events consumer (eventually consistent)."""
     return await _catalogue(request).stats(_positive(event_id, "event"))
 
 
 @router.post("/sessions", response_model=Session, status_code=status.HTTP_201_CREATED)
-async def create_session(request: Request, body: SessionCreate) -> Session:
-    return await _sessions(request).create(body.customer)
+async def create_session(request: Request, token: CustomerToken) -> Session:
+    """Open a session for the customer token's customer (it expires no later than the token)."""
+    return await _sessions(request).create(token.subject, token.expires_at)
 
 
 @router.post("/holds", response_model=Hold, status_code=status.HTTP_201_CREATED)
-async def create_hold(request: Request, body: HoldCreate, session_id: SessionHeader = None) -> Hold:
+async def create_hold(request: Request, body: HoldCreate, session: Customer) -> Hold:
     """Hold seats for some minutes; confirm them with POST /v1/bookings {hold_id}."""
-    await _sessions(request).customer(session_id)
-    return await _bookings(request).hold(body, session_id)
+    return await _bookings(request).hold(body, session.id, session.customer)
 
 
 @router.post(
@@ -119,13 +123,13 @@ async def create_booking(
     request: Request,
     response: Response,
     body: BookingCreate,
+    session: Customer,
     idempotency_key: KeyHeader = None,
-    session_id: SessionHeader = None,
 ) -> Booking:
-    """Buy held seats (hold_id) or seats directly (event_id + seat_ids). Needs an Idempotency-Key."""
+    """Buy held seats (hold_id, of this customer) or seats directly (event_id + seat_ids) for the
+    session's customer. Needs an Idempotency-Key."""
     key = validate_idempotency_key(idempotency_key)
-    customer = await _sessions(request).customer(session_id) or body.customer
-    result = await _bookings(request).book(body, key, session_id, customer)
+    result = await _bookings(request).book(body, key, session.id, session.customer)
     if result.replayed:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
@@ -133,15 +137,16 @@ async def create_booking(
 
 
 @router.get("/bookings/{booking_id}", response_model=Booking)
-async def get_booking(request: Request, booking_id: int) -> Booking:
-    return await _bookings(request).get(_positive(booking_id, "booking"))
+async def get_booking(request: Request, booking_id: int, session: Customer) -> Booking:
+    """A booking of the session's customer (403 for another customer's)."""
+    return await _bookings(request).get(_positive(booking_id, "booking"), session.customer)
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=Booking)
-async def cancel_booking(request: Request, booking_id: int, session_id: SessionHeader = None) -> Booking:
-    """Cancel a booking and release its seats; cancelling again answers the same booking."""
-    await _sessions(request).customer(session_id)
-    return await _bookings(request).cancel(_positive(booking_id, "booking"), session_id)
+async def cancel_booking(request: Request, booking_id: int, session: Customer) -> Booking:
+    """Cancel a booking of the session's customer and release its seats; cancelling again
+    answers the same booking."""
+    return await _bookings(request).cancel(_positive(booking_id, "booking"), session.customer)
 
 
 def _positive(value: int, what: str) -> int:

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from app.common.auth import require_owner
 from app.common.db import Connection, ShardPools, Transient, transient_failure
 from app.common.metrics import BOOKING_RERUNS, BOOKINGS, BOOKINGS_RETRIED, REVENUE, TICKETS_SOLD
 from app.common.retry import RetryPolicy, retry_until_deadline
@@ -141,7 +142,7 @@ class Bookings:
         ]
         await self._cache.merge_seats(event_id, states, complete=False)
 
-    async def hold(self, body: HoldCreate, session_id: str | None) -> Hold:
+    async def hold(self, body: HoldCreate, session_id: str, customer: str) -> Hold:
         shard = self._shard(body.event_id, "event")
         if body.minutes is not None and body.seconds is not None:
             raise errors.Invalid("give minutes or seconds, not both")
@@ -153,9 +154,9 @@ class Bookings:
                 raise errors.SeatTaken(f"seats {taken} are already held or sold")
             hold_id = await self._new_id(conn, shard)
             cur = await conn.execute(
-                "INSERT INTO holds (id, event_id, session_id, expires_at) "
-                "VALUES (%s, %s, %s, now() + make_interval(secs => %s)) RETURNING expires_at",
-                (hold_id, body.event_id, session_id, seconds),
+                "INSERT INTO holds (id, event_id, session_id, customer, expires_at) "
+                "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s)) RETURNING expires_at",
+                (hold_id, body.event_id, session_id, customer, seconds),
             )
             expires_at: datetime = (await cur.fetchone())["expires_at"]
             cur = await conn.execute(
@@ -167,7 +168,7 @@ class Bookings:
         await self._write_through(body.event_id, changed)
         return Hold(id=hold_id, event_id=body.event_id, seat_ids=body.seat_ids, expires_at=expires_at)
 
-    async def book(self, body: BookingCreate, key: str, session_id: str | None, customer: str | None) -> BookingResult:
+    async def book(self, body: BookingCreate, key: str, session_id: str, customer: str) -> BookingResult:
         if body.hold_id is None and (body.event_id is None or body.seat_ids is None):
             raise errors.Invalid("give either hold_id, or event_id and seat_ids (a direct purchase)")
         routing_id = body.hold_id if body.hold_id is not None else body.event_id
@@ -204,8 +205,8 @@ class Bookings:
         *,
         key: str,
         fingerprint: str,
-        session_id: str | None,
-        customer: str | None,
+        session_id: str,
+        customer: str,
     ) -> tuple[BookingResult, list[dict[str, Any]], int]:
         """`_book_once`, re-run on transient database failures until the retry deadline.
         Every failure counts, the ambiguous ones too: the key makes their re-run safe."""
@@ -239,8 +240,8 @@ class Bookings:
         *,
         key: str,
         fingerprint: str,
-        session_id: str | None,
-        customer: str | None,
+        session_id: str,
+        customer: str,
         wait: float,
     ) -> tuple[BookingResult, list[dict[str, Any]], int]:
         """One attempt, in one transaction; `wait`: the longest wait for a connection."""
@@ -253,7 +254,7 @@ class Bookings:
                         "this Idempotency-Key was used for a different request; use a new key per purchase"
                     )
                 return BookingResult(existing[0], replayed=True), [], existing[0].event_id
-            event_id, seat_ids, hold = await self._resolve(conn, body, session_id)
+            event_id, seat_ids, hold = await self._resolve(conn, body, customer)
             seats = await self._lock_seats(conn, event_id, seat_ids)
             for s in seats:
                 mine = hold is not None and s["hold_id"] == hold["id"]
@@ -296,14 +297,14 @@ class Bookings:
         return BookingResult(booking, replayed=False), changed, event_id
 
     async def _resolve(
-        self, conn: Connection, body: BookingCreate, session_id: str | None
+        self, conn: Connection, body: BookingCreate, customer: str
     ) -> tuple[int, list[int], dict[str, Any] | None]:
         """The event and seats of the order, and the hold it confirms (not locked: seats first)."""
         if body.hold_id is None:
             assert body.event_id is not None and body.seat_ids is not None
             return body.event_id, body.seat_ids, None
         cur = await conn.execute(
-            "SELECT h.id, h.event_id, h.session_id, h.status, array_agg(t.id ORDER BY t.id) "
+            "SELECT h.id, h.event_id, h.customer, h.status, array_agg(t.id ORDER BY t.id) "
             "FILTER (WHERE t.id IS NOT NULL) AS seat_ids FROM holds h LEFT JOIN tickets t ON t.hold_id = h.id "
             "WHERE h.id = %s GROUP BY h.id",
             (body.hold_id,),
@@ -311,8 +312,7 @@ class Bookings:
         hold = await cur.fetchone()
         if hold is None:
             raise errors.NotFound(f"hold {body.hold_id} does not exist")
-        if hold["session_id"] is not None and hold["session_id"] != session_id:
-            raise errors.Forbidden(f"hold {body.hold_id} belongs to another session")
+        require_owner(hold["customer"], customer, f"hold {body.hold_id}")
         if hold["status"] == "booked":
             raise errors.HoldUsed(f"hold {body.hold_id} was already booked (with another Idempotency-Key)")
         if body.event_id is not None and body.event_id != hold["event_id"]:
@@ -355,23 +355,24 @@ class Bookings:
         }
         await conn.execute("INSERT INTO outbox (routing_key, payload) VALUES (%s, %s)", (routing_key, Jsonb(payload)))
 
-    async def get(self, booking_id: int) -> Booking:
+    async def get(self, booking_id: int, customer: str) -> Booking:
         shard = self._shard(booking_id, "booking")
         # Read from the primary: a client reading its own booking right after buying must see it.
         async with self._pools.primary(shard) as conn:
-            return await self._load(conn, booking_id)
+            booking = await self._load(conn, booking_id)
+        require_owner(booking.customer, customer, f"booking {booking_id}")
+        return booking
 
-    async def cancel(self, booking_id: int, session_id: str | None) -> Booking:
+    async def cancel(self, booking_id: int, customer: str) -> Booking:
         shard = self._shard(booking_id, "booking")
         async with self._pools.primary(shard) as conn, conn.transaction():
             cur = await conn.execute(
-                "SELECT id, status, session_id FROM bookings WHERE id = %s FOR UPDATE", (booking_id,)
+                "SELECT id, status, customer FROM bookings WHERE id = %s FOR UPDATE", (booking_id,)
             )
             row = await cur.fetchone()
             if row is None:
                 raise errors.NotFound(f"booking {booking_id} does not exist")
-            if row["session_id"] is not None and row["session_id"] != session_id:
-                raise errors.Forbidden(f"booking {booking_id} belongs to another session")
+            require_owner(row["customer"], customer, f"booking {booking_id}")
             if row["status"] == "cancelled":  # cancelling twice is not an error: same answer
                 return await self._load(conn, booking_id)
             cur = await conn.execute(

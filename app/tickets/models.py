@@ -109,12 +109,12 @@ class Hold(BaseModel):
 
 
 class BookingCreate(_Body):
-    """Either a hold to confirm, or seats to buy directly (event_id + seat_ids)."""
+    """Either a hold to confirm, or seats to buy directly (event_id + seat_ids); the buyer is the
+    session's customer."""
 
     hold_id: int | None = Field(default=None, ge=1)
     event_id: int | None = Field(default=None, ge=1)
     seat_ids: list[int] | None = Field(default=None, min_length=1, max_length=MAX_SEATS_PER_ORDER)
-    customer: str | None = Field(default=None, max_length=200)
 
     @field_validator("seat_ids")
     @classmethod
@@ -144,10 +144,6 @@ class EventStats(BaseModel):
     event_id: int
     tickets_sold: int
     revenue: Decimal
-
-
-class SessionCreate(_Body):
-    customer: str = Field(min_length=1, max_length=200)
 
 
 class Session(BaseModel):

@@ -128,4 +128,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE SCHEMA archive;
         """,
     ),
+    Migration(
+        4,
+        "hold owners",
+        """
+        -- A hold answers only its own customer (app.common.auth); holds made before have none
+        -- and answer nobody (they expire within the hour anyway).
+        ALTER TABLE holds ADD COLUMN customer text;
+        """,
+    ),
 )

@@ -1,8 +1,13 @@
-"""Sessions in Redis, so any app node serves any request (the nodes keep no state)."""
+"""Sessions in Redis, so any app node serves any request (the nodes keep no state).
+
+A session is opened with a customer token (app.common.auth) and bound to its customer; it
+expires with the token, or after the configured lifetime if that comes first."""
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -22,13 +27,16 @@ class Sessions:
         self._redis = redis
         self._ttl = ttl
 
-    async def create(self, customer: str) -> Session:
+    async def create(self, customer: str, token_expires_at: float) -> Session:
+        ttl = min(self._ttl, math.floor(token_expires_at - time.time()))
+        if ttl < 1:
+            raise errors.Unauthorized("the customer token expires now: get a fresh one from the issuer")
         session_id = secrets.token_urlsafe(SESSION_ID_BYTES)
         try:
-            await self._redis.set(session_key(session_id), customer, ex=self._ttl)
+            await self._redis.set(session_key(session_id), customer, ex=ttl)
         except RedisError as exc:
             raise errors.Unavailable("sessions are unavailable (Redis); retry shortly") from exc
-        return Session(id=session_id, customer=customer, expires_in=self._ttl)
+        return Session(id=session_id, customer=customer, expires_in=ttl)
 
     async def customer(self, session_id: str | None) -> str | None:
         """The session's customer; None without a session; 401 for an unknown or expired one."""

@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - uvloop is a dependency; asyncio works 
 from app.common.db import primary_dsn, shard_endpoints
 from app.common.settings import Settings, load_settings
 from app.tickets.shards import ShardMap
+from roadie.apiauth import ApiCredentials
 from roadie.bench import booking_sql, pgbench, wrk
 from roadie.bench.bare import BODY as BARE_BODY
 from roadie.bench.cpu import CpuMeter, CpuUse
@@ -219,7 +220,8 @@ class TicketsBenchmark:
         """(event, seat) of at least `seats` distinct available seats of new bench events."""
         base = f"http://{self.lb['address']}:{self.lb['ports']['http']}"
         found: list[tuple[int, int]] = []
-        with httpx.Client(base_url=base, timeout=60) as http:
+        operator = ApiCredentials(self.settings.auth).operator_headers()
+        with httpx.Client(base_url=base, timeout=60, headers=operator) as http:
             for _ in range(max(1, -(-seats // SEATS_PER_EVENT))):
                 body = {
                     "city_id": self.city.id,
@@ -241,11 +243,13 @@ class TicketsBenchmark:
         """Request n buys the one seat of orders[n], with a key of its own."""
         host = f"{self.lb['address']}:{self.lb['ports']['http']}"
         run = uuid.uuid4().hex[:8]
+        with httpx.Client(base_url=f"http://{host}", timeout=10) as http:
+            session = ApiCredentials(self.settings.auth).open_session(http, f"bench-{run}")
 
         def booking(n: int) -> bytes:
             event_id, seat = orders[n]
             body = f'{{"event_id":{event_id},"seat_ids":[{seat}]}}'.encode()
-            return request_bytes("POST", host, "/v1/bookings", body, {"Idempotency-Key": f"bench-{run}-{n}"})
+            return request_bytes("POST", host, "/v1/bookings", body, {"Idempotency-Key": f"bench-{run}-{n}", **session})
 
         return booking, BookingJudge([seat for _, seat in orders])
 

@@ -8,7 +8,7 @@ from roadie.drills import cluster
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import PgReadProbe, PgTarget, PgWriteProbe, Probe, RedisWriteProbe
 from roadie.drills.records import Journal
-from roadie.drills.tickets import BUYER, AppReadProbe, BookingProbe
+from roadie.drills.tickets import BUYERS, AppReadProbe, BookingProbe
 from roadie.drills.topology import Need
 from roadie.drills.watch import (
     HaproxyBackendWatcher,
@@ -124,12 +124,14 @@ def app_probes(ctx: DrillContext) -> list[Probe]:
     if not ctx.endpoints.app_lb or "event" not in ctx.stash:
         return []
     common = {"base_url": ctx.endpoints.app_lb, "event_id": ctx.stash["event"]}
-    buyers = {"seats": ctx.stash["seats"], "timeout": ctx.stash["booking_timeout"], **common}
-    return [
-        BookingProbe(ctx.journal, APP_INTERVAL, name=f"{BUYER}-a", **buyers),
-        BookingProbe(ctx.journal, APP_INTERVAL, name=f"{BUYER}-b", **buyers),
-        AppReadProbe(ctx.journal, APP_INTERVAL, **common),
+    seats, sessions, timeout = ctx.stash["seats"], ctx.stash["sessions"], ctx.stash["booking_timeout"]
+    buyers = [
+        BookingProbe(
+            ctx.journal, APP_INTERVAL, seats=seats, name=name, session=sessions[name], timeout=timeout, **common
+        )
+        for name in BUYERS
     ]
+    return [*buyers, AppReadProbe(ctx.journal, APP_INTERVAL, **common)]
 
 
 def app_watchers(ctx: DrillContext) -> list[Watcher]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from roadie.apiauth import ApiCredentials
 from roadie.checker.drill import DrillCheck, FinalReads, check_drill
 from roadie.console import console
 from roadie.drills import cluster, results, tickets
@@ -41,7 +42,9 @@ def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
         cluster.wait_for(lambda: drill.healthy(ctx), 120, "a healthy cluster before the drill")
         create_probe_tables(ctx)
         if ctx.endpoints.app_lb:
-            ctx.stash["event"], ctx.stash["seats"] = tickets.create_event(ctx.endpoints.app_lb)
+            api = ApiCredentials.for_lab(lab)
+            ctx.stash["event"], ctx.stash["seats"] = tickets.create_event(ctx.endpoints.app_lb, api)
+            ctx.stash["sessions"] = tickets.open_sessions(ctx.endpoints.app_lb, api)
             ctx.stash["booking_timeout"] = tickets.booking_timeout(tickets.app_config(lab))
         status.update(f"[{drill.name}] preparing")
         drill.prepare(ctx)

@@ -2,6 +2,7 @@
 promises checked in the database afterwards — no seat sold twice, no confirmed booking lost."""
 
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ import psycopg
 import yaml
 
 from app.common.settings import TicketSettings
+from roadie.apiauth import ApiCredentials
 from roadie.checker.history import BOOK, READ, OpValue
 from roadie.checker.seats import LiveBooking
 from roadie.drills.outcomes import Refused
@@ -23,9 +25,10 @@ from roadie.lab.inventory import Lab
 EVENT_SECTORS = 4
 EVENT_ROWS = 30
 EVENT_SEATS_PER_ROW = 40
-# The workload the racing buyers share, and the start of their probes' names.
+# The workload the racing buyers share, and the buyers (each a customer with its own session).
 BOOKINGS = "bookings"
 BUYER = "buyer"
+BUYERS = (f"{BUYER}-a", f"{BUYER}-b")
 # Beyond the app's booking retry deadline: the load balancer and the app's last attempt.
 BOOKING_TIMEOUT_MARGIN_S = 5.0
 
@@ -55,10 +58,12 @@ class BookingProbe(Probe):
         event_id: int,
         seats: list[int],
         name: str,
+        session: Mapping[str, str],
         timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         super().__init__(journal, interval)
         self.name = name
+        self.session = dict(session)  # opened before the drill: a fault never stops a buyer logging in
         self.event_id = event_id
         self.seats = seats
         self.timeout = timeout
@@ -84,8 +89,8 @@ class BookingProbe(Probe):
         request = self.invocation(key)
         response = await self.client.post(
             "/v1/bookings",
-            json={"event_id": self.event_id, "seat_ids": list(request.seats), "customer": self.name},
-            headers={"Idempotency-Key": request.idempotency_key},
+            json={"event_id": self.event_id, "seat_ids": list(request.seats)},
+            headers={"Idempotency-Key": request.idempotency_key, **self.session},
         )
         if response.status_code == 409:
             self.conflicts += 1
@@ -116,9 +121,15 @@ class AppReadProbe(Probe):
         (await self.client.get(self.path)).raise_for_status()
 
 
-def create_event(base_url: str) -> tuple[int, list[int]]:
-    """A fresh event (in the first city) whose seats the drill's buyers race for."""
+def open_sessions(base_url: str, api: ApiCredentials) -> dict[str, dict[str, str]]:
+    """A session per buyer (its headers), opened before the drill."""
     with httpx.Client(base_url=base_url, timeout=10) as client:
+        return {buyer: api.open_session(client, buyer) for buyer in BUYERS}
+
+
+def create_event(base_url: str, api: ApiCredentials) -> tuple[int, list[int]]:
+    """A fresh event (in the first city) whose seats the drill's buyers race for."""
+    with httpx.Client(base_url=base_url, timeout=10, headers=api.operator_headers()) as client:
         city = client.get("/v1/cities").raise_for_status().json()[0]["id"]
         starts = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat()
         event = (

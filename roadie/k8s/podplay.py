@@ -58,8 +58,14 @@ SECRET_ROLE_VARIABLES: dict[tuple[str, ...], str] = {
     ("redis", "password"): "app_redis_password",
     ("redis", "sentinel_password"): "app_sentinel_password",
     ("rabbitmq", "password"): "app_rabbitmq_password",
+    ("auth", "operator_token"): "app_operator_token",
+    ("auth", "customer_issuer_key"): "app_customer_issuer_key",
 }
-SEARCH_SECRET_PATHS: tuple[tuple[str, ...], ...] = (("redis", "password"), ("redis", "sentinel_password"))
+SEARCH_SECRET_PATHS: tuple[tuple[str, ...], ...] = (
+    ("redis", "password"),
+    ("redis", "sentinel_password"),
+    ("node_token",),
+)
 OVERRIDES = (
     "image: the locally built image instead of the stack's (`roadie-app:set-by-pulumi` in the manifest)",
     "replicas: 1 (podman plays every replica as a pod; on the host network they would share one port)",
@@ -123,14 +129,11 @@ def lab_app_secrets(lab: Lab) -> dict[str, str]:
 
 def lab_search_files(lab: Lab, node: str, url: str) -> tuple[dict[str, str], dict[str, str]]:
     """search.yml (and the hotel directory) for the pod, from the lab's rendered search settings:
-    the pod is the only search node, and the Redis passwords move to the Secret."""
+    the pod is the only search node, and the Redis passwords and the node token move to the Secret."""
     node_host = lab.group("app")[0]
     config_dir = hosts.on_disk(node_host, str(_registered(node_host, "app")["config"])).parent
     settings = yaml.safe_load((config_dir / SEARCH_CONFIG_NAME).read_text())
-    secrets = {
-        env_overlay.env_name(SEARCH_ENV_PREFIX, path): str(settings["redis"].pop(path[-1]))
-        for path in SEARCH_SECRET_PATHS
-    }
+    secrets = {env_overlay.env_name(SEARCH_ENV_PREFIX, path): str(_pop(settings, path)) for path in SEARCH_SECRET_PATHS}
     settings["node"] = node
     settings["nodes"] = [{"name": node, "url": url, "weight": 1}]
     files: dict[str, str] = {}
@@ -140,6 +143,13 @@ def lab_search_files(lab: Lab, node: str, url: str) -> tuple[dict[str, str], dic
         settings["directory"]["file"] = f"{CONFIG_DIR}/{HOTELS_FILE}"
     files[SEARCH_CONFIG_NAME] = yaml.safe_dump(settings, sort_keys=False)
     return files, secrets
+
+
+def _pop(settings: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """Take the setting at `path` out of the (nested) settings."""
+    for part in path[:-1]:
+        settings = settings[part]
+    return settings.pop(path[-1])
 
 
 def _registered(host: LabHost, kind: str) -> dict[str, Any]:

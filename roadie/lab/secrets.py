@@ -35,6 +35,12 @@ SECRET_NAMES = (
     "pgbackrest_repo2_cipher",
     # Grafana's admin (production only: the lab runs no Grafana, see roadie/lab/standins.py).
     "grafana_admin",
+    # The app's API (app/common/auth.py): the operators' bearer token, the HMAC key of the
+    # customer token issuer (the lab is its own issuer: roadie.apiauth), and the token search
+    # nodes send each other on /internal/ routes.
+    "app_operator",
+    "app_customer_issuer",
+    "search_node",
 )
 
 

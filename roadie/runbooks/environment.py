@@ -4,7 +4,8 @@ Runbook commands never hard-code addresses or credentials; they use these variab
 PROMETHEUS_URL, ALERTMANAGER_URL, PATRONI_URL, PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE
 (the primary through HAProxy), PG_MEMBERS, REDIS_HOSTS, REDISCLI_AUTH (Redis admin),
 SENTINEL_HOST, SENTINEL_PASSWORD, RABBITMQ_METRICS_URL, ETCD_ENDPOINTS, ETCD_ROOT_PASSWORD,
-APP_URLS, LB_URL, SUPPLIERS_URL, NODE_EXPORTER_URL, and for commands on a host ROADIE_SSH
+APP_URLS, APP_OPERATOR_TOKEN (the app's operator token: /metrics, /v1/search/stats), LB_URL,
+SUPPLIERS_URL, NODE_EXPORTER_URL, and for commands on a host ROADIE_SSH
 (how to reach a host by its inventory name: `$ROADIE_SSH db-1 sudo systemctl restart etcd`),
 HOSTS (every host's name) and BACKUP_HOST (the pgBackRest repository host). In the lab they come
 from the inventory and the lab's secrets (ROADIE_SSH is ssh with the lab's client config);
@@ -36,6 +37,7 @@ VARIABLES = (
     "ETCD_ENDPOINTS",
     "ETCD_ROOT_PASSWORD",
     "APP_URLS",
+    "APP_OPERATOR_TOKEN",
     "LB_URL",
     "SUPPLIERS_URL",
     "NODE_EXPORTER_URL",
@@ -79,6 +81,7 @@ def lab_environment(lab: Lab | None = None) -> dict[str, str]:
         "ETCD_ENDPOINTS": ",".join(f"http://{h.address}:2379" for h in lab.group("etcd")),
         "ETCD_ROOT_PASSWORD": secrets.get("etcd_root", ""),
         "APP_URLS": " ".join(f"http://{h.address}:8000" for h in lab.group("app")),
+        "APP_OPERATOR_TOKEN": secrets.get("app_operator", ""),
         "LB_URL": f"http://{_address(lab, 'lb')}:80",
         "SUPPLIERS_URL": f"http://{_address(lab, 'suppliers')}:8100",
         "NODE_EXPORTER_URL": f"http://{mon}:9100",

@@ -22,6 +22,8 @@ TEST_SECRET_VALUES = {
     "ROADIE_APP__REDIS__PASSWORD": "yes",
     "ROADIE_APP__REDIS__SENTINEL_PASSWORD": "null",
     "ROADIE_APP__RABBITMQ__PASSWORD": "test: rabbit # not a comment",
+    "ROADIE_APP__AUTH__OPERATOR_TOKEN": "0o17-test-operator",
+    "ROADIE_APP__AUTH__CUSTOMER_ISSUER_KEY": "~",
 }
 
 

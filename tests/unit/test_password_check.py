@@ -51,13 +51,15 @@ def test_every_checked_password_is_a_variable_of_its_role(role):
 def test_the_roles_check_the_passwords_they_checked_one_by_one():
     checked = sorted(name for role in roles() for name in _checked_names(role))
     assert checked == [
-        "app_postgres_password", "app_rabbitmq_password", "app_redis_password", "app_search_redis_password",
+        "app_customer_issuer_key", "app_operator_token", "app_postgres_password", "app_rabbitmq_password",
+        "app_redis_password", "app_search_node_token", "app_search_redis_password",
         "app_search_sentinel_password", "app_sentinel_password", "etcd_root_password", "grafana_admin_password",
         "haproxy_pg_stats_password", "loadbalancer_stats_password", "patroni_etcd_password",
         "patroni_etcd_root_password", "patroni_replication_password", "patroni_restapi_password",
         "patroni_rewind_password", "patroni_superuser_password", "pgbackrest_archive_repo_cipher_pass",
         "pgbackrest_exporter_db_password", "pgbackrest_pg_superuser_password", "pgbackrest_repo_cipher_pass",
-        "postgres_exporter_db_password", "prometheus_haproxy_stats_password", "rabbitmq_admin_password",
+        "postgres_exporter_db_password", "prometheus_app_operator_token", "prometheus_haproxy_stats_password",
+        "rabbitmq_admin_password",
         "rabbitmq_app_password", "rabbitmq_erlang_cookie", "redis_admin_password", "redis_app_password",
         "redis_exporter_redis_password", "redis_exporter_sentinel_password", "redis_replication_password",
         "redis_sentinel_password", "redis_sentinel_user_password", "sentinel_password", "sentinel_redis_password",

@@ -6,6 +6,7 @@ Times are printed (reports/), not asserted, except the issue's RPO bound."""
 import httpx
 import pytest
 
+from roadie.apiauth import ApiCredentials
 from roadie.dr import failback, failover, fence
 from roadie.dr.topology import discover
 from roadie.drills import tickets
@@ -61,20 +62,22 @@ def test_acknowledged_writes_lost_within_the_bound(failover_result):
     assert measured["RPO: window of acknowledged writes lost (s)"] <= failover.RPO_GOAL_S
 
 
-def test_dr_app_tier_sells_tickets_through_the_dns_name(failover_result):
+def test_dr_app_tier_sells_tickets_through_the_dns_name(failover_result, dr_lab):
     """The DR app nodes were started and serve reads and bookings from the promoted cluster."""
     checks = {c["name"]: c for c in failover_result["checks"]}
     assert checks["DR app tier serves"]["met"]
     url = failover_result["facts"]["DR app URL (DNS name app)"]
-    event_id, seats = tickets.create_event(url)
-    booked = httpx.post(
-        f"{url}/v1/bookings",
-        json={"event_id": event_id, "seat_ids": [seats[0]]},
-        headers={"Idempotency-Key": f"dr-test-{event_id}"},
-        timeout=10,
-    )
-    assert booked.status_code == 201, booked.text
-    assert httpx.get(f"{url}/v1/bookings/{booked.json()['id']}", timeout=10).json()["status"] == "confirmed"
+    api = ApiCredentials.for_lab(dr_lab)
+    event_id, seats = tickets.create_event(url, api)
+    with httpx.Client(base_url=url, timeout=10) as client:
+        session = api.open_session(client, "dr-test")
+        booked = client.post(
+            "/v1/bookings",
+            json={"event_id": event_id, "seat_ids": [seats[0]]},
+            headers={"Idempotency-Key": f"dr-test-{event_id}", **session},
+        )
+        assert booked.status_code == 201, booked.text
+        assert client.get(f"/v1/bookings/{booked.json()['id']}", headers=session).json()["status"] == "confirmed"
 
 
 def test_old_region_takes_no_writes_after_it_came_back(failover_result):

@@ -96,11 +96,10 @@ def test_the_root_filesystem_is_read_only_and_tmp_is_writable(pod):
     assert attempt("/tmp") == 0
 
 
-def test_a_booking_through_the_pod_is_the_platforms(pod_client, lb_client):
-    session = pod_client.post("/v1/sessions", json={"customer": "pod@example.org"})
-    assert session.status_code == 201, session.text
-    session_id = session.json()["id"]
-    event = pod_client.post("/v1/events", json=event_body(rows=1, seats_per_row=4))
+def test_a_booking_through_the_pod_is_the_platforms(pod_client, lb_client, api, operator):
+    # The pod's Secret carries the lab's operator token and issuer key: the lab's credentials work.
+    session_id = api.open_session(pod_client, "pod@example.org")["X-Session-Id"]
+    event = pod_client.post("/v1/events", json=event_body(rows=1, seats_per_row=4), headers=operator)
     assert event.status_code == 201, event.text
     seats = [seat["id"] for seat in pod_client.get(f"/v1/events/{event.json()['id']}/seats").json()["seats"]]
     hold = pod_client.post(
@@ -118,17 +117,17 @@ def test_a_booking_through_the_pod_is_the_platforms(pod_client, lb_client):
     assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
     assert replay.json()["id"] == booking.json()["id"]
     # The lab's own app nodes see it: the pod used the platform's databases, not some other.
-    seen = lb_client.get(f"/v1/bookings/{booking.json()['id']}")
+    seen = lb_client.get(f"/v1/bookings/{booking.json()['id']}", headers={"X-Session-Id": session_id})
     assert seen.status_code == 200, seen.text
     assert seen.json()["seat_ids"] == seats[:2]
 
 
-def test_a_search_through_the_pod(pod, pod_client):
+def test_a_search_through_the_pod(pod, pod_client, operator):
     body = search_body(hotels(5, "pod"), suppliers=["fast"], days_ahead=40, nights=2)
     answer = pod_client.post("/v1/search", json=body)
     assert answer.status_code == 200, answer.text
     found = answer.json()["hotels"]
     assert [hotel["hotel_id"] for hotel in found] == body["hotel_ids"]
     assert any(hotel["offer"] for hotel in found), "the supplier simulator prices some of five hotels"
-    stats = pod_client.get("/v1/search/stats").json()
+    stats = pod_client.get("/v1/search/stats", headers=operator).json()
     assert stats["node"] == pod.pod

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from redis.sentinel import Sentinel
 
+from roadie.apiauth import ApiCredentials
 from roadie.paths import project_root
 from tests.lab.observability.conftest import query
 from tests.support import manifest, wait_until
@@ -72,16 +73,16 @@ def loaded(lab, lab_secrets, prometheus_url):
 def app_load(lab) -> None:
     """Requests through the load balancer that move every app metric family the dashboards show."""
     entry = manifest(lab.group("lb")[0], "loadbalancer")
+    api = ApiCredentials.for_lab(lab)
     with httpx.Client(base_url=f"http://{entry['address']}:{entry['ports']['http']}", timeout=20) as http:
         for _ in range(5):
             http.get("/healthz")
             http.get("/v1/cities")
             http.get("/v1/events")
-        session = http.post("/v1/sessions", json={"customer": "dashboard-load"})
-        assert session.status_code == 201, session.text
-        headers = {"X-Session-Id": session.json()["id"]}
+        headers = api.open_session(http, "dashboard-load")
         created = http.post(
             "/v1/events",
+            headers=api.operator_headers(),
             json={
                 "city_id": 1,
                 "venue": "Dashboard Hall",
@@ -106,8 +107,8 @@ def app_load(lab) -> None:
         for _ in range(2):  # the first succeeds, the second conflicts
             http.post(
                 "/v1/bookings",
-                json={"event_id": event_id, "seat_ids": seats[2:4], "customer": "dashboard-load"},
-                headers={"Idempotency-Key": str(uuid.uuid4())},
+                json={"event_id": event_id, "seat_ids": seats[2:4]},
+                headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
             )
         http.get(f"/v1/events/{event_id}/seats")
         checkin = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
@@ -128,6 +129,7 @@ def app_load(lab) -> None:
                 if offers:
                     http.post(
                         "/v1/search/book",
+                        headers=headers,
                         json={
                             "supplier": offers[0]["supplier"],
                             "hotel_id": offers[0]["hotel_id"],

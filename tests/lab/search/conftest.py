@@ -1,5 +1,7 @@
 """Fixtures of the hotel search tests: the load balancer, each app node, the supplier simulator,
-the rendered search settings (for Redis and routing checks) and a search request builder."""
+the rendered search settings (for Redis and routing checks) and a search request builder.
+The search client carries the operator token (/v1/search/stats needs it); bookings need a
+customer session (`booker`)."""
 
 import asyncio
 import uuid
@@ -79,18 +81,27 @@ class Simulator:
 
 
 @pytest.fixture(scope="session")
-def client(lb_url, node_urls):
+def client(lb_url, node_urls, operator):
     """The search API through the load balancer; fails clearly if the app does not mount it."""
-    with httpx.Client(base_url=lb_url, timeout=20) as http:
+    with httpx.Client(base_url=lb_url, timeout=20, headers=operator) as http:
         response = http.get("/v1/search/stats")
         if response.status_code == 404:
             pytest.fail("the app does not serve /v1/search: app/main.py optional_routers() must return "
                         "app.search.api.router (see docs/search.md 'Wiring')")  # fmt: skip
         assert response.status_code == 200, response.text
         for name, url in node_urls.items():
-            wait_until(lambda url=url: httpx.get(f"{url}/v1/search/stats", timeout=5).status_code == 200,
-                       60, f"search on {name}")  # fmt: skip
+
+            def serves(url=url):
+                return httpx.get(f"{url}/v1/search/stats", headers=operator, timeout=5).status_code == 200
+
+            wait_until(serves, 60, f"search on {name}")
         yield http
+
+
+@pytest.fixture(scope="session")
+def booker(client, api) -> dict[str, str]:
+    """A customer session for /v1/search/book (its headers)."""
+    return api.open_session(client, f"search-booker-{RUN}@example.org")
 
 
 @pytest.fixture

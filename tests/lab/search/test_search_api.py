@@ -8,9 +8,9 @@ import httpx
 from tests.lab.search.conftest import hotels, search_body
 
 
-def test_every_node_states_the_active_offer_store_backend(client, node_urls):
+def test_every_node_states_the_active_offer_store_backend(client, node_urls, operator):
     for name, url in node_urls.items():
-        stats = httpx.get(f"{url}/v1/search/stats", timeout=10).json()
+        stats = httpx.get(f"{url}/v1/search/stats", headers=operator, timeout=10).json()
         assert stats["node"] == name
         assert stats["offer_store"]["backend"] == "redis", "the lab runs the Redis offer store (no Aerospike)"
         # A scalable filter's first generation takes a quarter of the target (two buckets per

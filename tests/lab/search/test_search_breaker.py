@@ -33,20 +33,18 @@ def flaky(sim, search_settings, redis_run):
     redis_run(forget)
 
 
-def phases(node_urls) -> set[str]:
-    return {
-        httpx.get(f"{url}/v1/search/stats", timeout=10).json()["suppliers"][SUPPLIER]["breaker"]["phase"]
-        for url in node_urls.values()
-    }
+def phases(node_urls, operator) -> set[str]:
+    stats = [httpx.get(f"{url}/v1/search/stats", headers=operator, timeout=10).json() for url in node_urls.values()]
+    return {node["suppliers"][SUPPLIER]["breaker"]["phase"] for node in stats}
 
 
 def breaker(client) -> dict:
     return client.get("/v1/search/stats").json()["suppliers"][SUPPLIER]["breaker"]
 
 
-def probe_until_closed(client, node_urls, timeout: float, book: bool = False) -> int:
+def probe_until_closed(client, node_urls, timeout: float, booker: dict[str, str] | None = None) -> int:
     """Search fresh stays (each one supplier call) until the breaker is closed again; with
-    ``book``, also book an offer each round shows (a booking trip closes on probe bookings)."""
+    ``booker`` (a customer session), also book an offer each round shows (a booking trip closes on probe bookings)."""
     urls = list(node_urls.values())
     sent = 0
 
@@ -57,7 +55,7 @@ def probe_until_closed(client, node_urls, timeout: float, book: bool = False) ->
             for _ in range(10)
         ]  # fmt: skip
         responses = await asyncio.gather(*(http.post(f"{urls[i % 3]}/v1/search", json=b) for i, b in enumerate(bodies)))
-        if book:
+        if booker is not None:
             await book_one_offer(http, urls[0], bodies, responses)
         return len(bodies)
 
@@ -67,7 +65,7 @@ def probe_until_closed(client, node_urls, timeout: float, book: bool = False) ->
             if offer is not None:
                 stay = {k: body[k] for k in ("checkin", "nights", "occupancy")}
                 booking = {"supplier": SUPPLIER, "hotel_id": offer["hotel_id"], "offer_id": offer["offer"]["offer_id"]}
-                await http.post(f"{url}/v1/search/book", json={**booking, **stay})
+                await http.post(f"{url}/v1/search/book", json={**booking, **stay}, headers=booker)
                 return
 
     async def drive():
@@ -80,14 +78,14 @@ def probe_until_closed(client, node_urls, timeout: float, book: bool = False) ->
     return sent
 
 
-def test_all_unavailable_trips_the_breaker_and_it_is_probed_back(client, node_urls, flaky):
+def test_all_unavailable_trips_the_breaker_and_it_is_probed_back(client, node_urls, flaky, operator):
     flaky.set_modes(SUPPLIER, all_unavailable=True)
     # 50 hotels answered "unavailable" in one call: the supplier switched everything off.
     response = client.post("/v1/search", json=search_body(hotels(50, "off"), suppliers=[SUPPLIER], days_ahead=70))
     assert response.status_code == 200
     state = wait_until(lambda: (b := breaker(client))["phase"] == "open" and b, 10, "the breaker to open")
     assert state["reason"] == "all_unavailable"
-    assert phases(node_urls) == {"open"}, "every node sees the shared breaker open"
+    assert phases(node_urls, operator) == {"open"}, "every node sees the shared breaker open"
     calls = flaky.stats(SUPPLIER)["accepted"]
     skipped = client.post("/v1/search", json=search_body(hotels(3, "offskip"), suppliers=[SUPPLIER], days_ahead=71))
     assert all(h["suppliers_skipped"] == [SUPPLIER] for h in skipped.json()["hotels"])
@@ -99,21 +97,22 @@ def test_all_unavailable_trips_the_breaker_and_it_is_probed_back(client, node_ur
     assert probes >= 1
 
 
-def test_booking_failures_trip_the_breaker_and_it_is_probed_back(client, node_urls, flaky):
+def test_booking_failures_trip_the_breaker_and_it_is_probed_back(client, node_urls, flaky, operator, booker):
     found = client.post("/v1/search", json=search_body(hotels(20, "book"), suppliers=[SUPPLIER], days_ahead=80))
     offers = [h for h in found.json()["hotels"] if h["offer"]]
     assert offers, "some of 20 hotels are available"
     hotel = offers[0]
     booking = {"supplier": SUPPLIER, "hotel_id": hotel["hotel_id"], "offer_id": hotel["offer"]["offer_id"]}
-    assert client.post("/v1/search/book", json=booking).json()["status"] == "confirmed"
+    assert client.post("/v1/search/book", json=booking).status_code == 401, "booking needs a customer session"
+    assert client.post("/v1/search/book", json=booking, headers=booker).json()["status"] == "confirmed"
 
     flaky.set_modes(SUPPLIER, booking_fails=True)
     for _ in range(6):
-        refused = client.post("/v1/search/book", json=booking)
+        refused = client.post("/v1/search/book", json=booking, headers=booker)
         assert refused.status_code == 409, refused.text
     state = wait_until(lambda: (b := breaker(client))["phase"] == "open" and b, 10, "the breaker to open")
     assert state["reason"] == "booking_failures"
 
     flaky.set_modes(SUPPLIER, booking_fails=False)
-    probe_until_closed(client, node_urls, timeout=60, book=True)  # search successes alone do not close it
-    assert phases(node_urls) == {"closed"}
+    probe_until_closed(client, node_urls, timeout=60, booker=booker)  # search successes alone do not close it
+    assert phases(node_urls, operator) == {"closed"}

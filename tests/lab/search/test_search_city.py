@@ -25,9 +25,9 @@ def city_body(city: str, **kwargs) -> dict:
     return {**body, "city": city}
 
 
-def test_every_node_serves_the_same_directory(client, node_urls, directory):
+def test_every_node_serves_the_same_directory(client, node_urls, directory, operator):
     for name, url in node_urls.items():
-        stats = httpx.get(f"{url}/v1/search/stats", timeout=10).json()
+        stats = httpx.get(f"{url}/v1/search/stats", headers=operator, timeout=10).json()
         assert stats["directory"]["cities"] == len(directory.cities()), name
         assert stats["directory"]["hotels"] == sum(len(directory.hotels_in(c)) for c in directory.cities()), name
 

@@ -1,5 +1,6 @@
 """Fixtures of the ticketing tests: the load balancer's URL, the app's rendered settings (for
-checks straight in the databases), and events made through the API."""
+checks straight in the databases), events made through the API (with the operator token), and
+customer sessions (tokens of the lab's customer issuer)."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -74,11 +75,27 @@ def event_body(city_id: int = MOSCOW, rows: int = 1, seats_per_row: int = 10, pr
 
 
 @pytest.fixture
-def new_event(client):
+def customer(client, api):
+    """Open a session for a new customer (or the one named): its headers."""
+
+    def open_session(name: str | None = None) -> dict[str, str]:
+        return api.open_session(client, name or f"customer-{uuid.uuid4().hex[:8]}@example.org")
+
+    return open_session
+
+
+@pytest.fixture
+def session(customer) -> dict[str, str]:
+    """A session of a customer of its own for this test."""
+    return customer()
+
+
+@pytest.fixture
+def new_event(client, operator):
     """Create an event through the load balancer; returns (event, seat ids in order)."""
 
     def create(**kwargs) -> tuple[dict, list[int]]:
-        response = client.post("/v1/events", json=event_body(**kwargs))
+        response = client.post("/v1/events", json=event_body(**kwargs), headers=operator)
         assert response.status_code == 201, response.text
         event = response.json()
         seats = client.get(f"/v1/events/{event['id']}/seats").json()["seats"]
@@ -87,9 +104,10 @@ def new_event(client):
     return create
 
 
-def book(client, event_id: int, seat_ids: list[int], key: str | None = None, **headers) -> httpx.Response:
+def book(client, session: dict[str, str], event_id: int, seat_ids: list[int], key: str | None = None) -> httpx.Response:
+    """Buy seats directly in `session` (its headers)."""
     return client.post(
         "/v1/bookings",
         json={"event_id": event_id, "seat_ids": seat_ids},
-        headers={"Idempotency-Key": key or str(uuid.uuid4()), **headers},
+        headers={"Idempotency-Key": key or str(uuid.uuid4()), **session},
     )

@@ -28,12 +28,12 @@ def test_reading_an_event_fills_the_cache(client, new_event, app_settings):
     assert 0 < redis.ttl(seats_key(event["id"])) <= app_settings.tickets.cache_ttl_seconds
 
 
-def test_a_booking_shows_in_the_cached_seat_map_at_once(client, new_event, app_settings):
+def test_a_booking_shows_in_the_cached_seat_map_at_once(client, new_event, app_settings, session):
     event, seats = new_event()
     before = client.get(f"/v1/events/{event['id']}").json()
     assert before["seats_available"] == 10
 
-    assert book(client, event["id"], seats[:4]).status_code == 201
+    assert book(client, session, event["id"], seats[:4]).status_code == 201
 
     redis = redis_master(app_settings)
     cached = redis.hmget(seats_key(event["id"]), [str(s) for s in seats[:4]])
@@ -43,11 +43,11 @@ def test_a_booking_shows_in_the_cached_seat_map_at_once(client, new_event, app_s
     assert [statuses[s] for s in seats[:5]] == ["sold"] * 4 + ["available"]
 
 
-def test_a_cancellation_shows_in_the_cached_seat_map_at_once(client, new_event):
+def test_a_cancellation_shows_in_the_cached_seat_map_at_once(client, new_event, session):
     event, seats = new_event()
-    booking = book(client, event["id"], [seats[0]]).json()
+    booking = book(client, session, event["id"], [seats[0]]).json()
     client.get(f"/v1/events/{event['id']}/seats")  # cached with the seat sold
-    client.post(f"/v1/bookings/{booking['id']}/cancel")
+    client.post(f"/v1/bookings/{booking['id']}/cancel", headers=session)
     assert client.get(f"/v1/events/{event['id']}").json()["seats_available"] == 10
 
 

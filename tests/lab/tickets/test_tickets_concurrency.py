@@ -9,7 +9,7 @@ import httpx
 BUYERS, SEATS = 500, 100
 
 
-async def race(lb_url: str, event_id: int, seat_ids: list[int]) -> list[tuple[int, int, dict]]:
+async def race(lb_url: str, session: dict[str, str], event_id: int, seat_ids: list[int]) -> list[tuple[int, int, dict]]:
     limits = httpx.Limits(max_connections=BUYERS, max_keepalive_connections=BUYERS)
     async with httpx.AsyncClient(base_url=lb_url, timeout=30, limits=limits) as http:
         start = asyncio.Event()
@@ -20,7 +20,7 @@ async def race(lb_url: str, event_id: int, seat_ids: list[int]) -> list[tuple[in
             response = await http.post(
                 "/v1/bookings",
                 json={"event_id": event_id, "seat_ids": [seat]},
-                headers={"Idempotency-Key": str(uuid.uuid4())},
+                headers={"Idempotency-Key": str(uuid.uuid4()), **session},
             )
             return seat, response.status_code, response.json()
 
@@ -38,11 +38,11 @@ def deadlocks(shard_db) -> int:
     )
 
 
-def test_500_buyers_for_100_seats_sell_each_seat_exactly_once(lb_url, new_event, shard_db):
+def test_500_buyers_for_100_seats_sell_each_seat_exactly_once(lb_url, new_event, shard_db, session):
     event, seat_ids = new_event(rows=10, seats_per_row=10)
     deadlocks_before = deadlocks(shard_db)
 
-    results = asyncio.run(race(lb_url, event["id"], seat_ids))
+    results = asyncio.run(race(lb_url, session, event["id"], seat_ids))
 
     statuses = Counter(status for _, status, _ in results)
     assert statuses == {201: SEATS, 409: BUYERS - SEATS}, statuses

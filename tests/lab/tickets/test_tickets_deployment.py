@@ -16,24 +16,23 @@ def test_each_node_listens_on_its_own_address_only(lab, app_nodes):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=3)
 
 
-def test_every_node_is_ready_and_exports_metrics(app_nodes):
+def test_every_node_is_ready_and_exports_metrics_to_the_operator_only(app_nodes, operator):
     for url in app_nodes.values():
         ready = httpx.get(f"{url}/readyz", timeout=5)
         assert ready.status_code == 200, ready.text
-        metrics = httpx.get(f"{url}/metrics", timeout=5).text
+        assert httpx.get(f"{url}/metrics", timeout=5).status_code == 401
+        metrics = httpx.get(f"{url}/metrics", headers=operator, timeout=5).text
         assert "roadie_http_request_duration_seconds_bucket" in metrics
         assert "roadie_db_pool_connections" in metrics
 
 
-def test_a_session_made_on_one_node_works_on_another(app_nodes, new_event):
+def test_a_session_made_on_one_node_works_on_another(app_nodes, new_event, api):
     first, second = list(app_nodes.values())[:2]
-    session = httpx.post(f"{first}/v1/sessions", json={"customer": "bob@example.org"}, timeout=5).json()
+    with httpx.Client(base_url=first, timeout=5) as client:
+        session = api.open_session(client, "bob@example.org")
     event, seats = new_event()
     hold = httpx.post(
-        f"{second}/v1/holds",
-        json={"event_id": event["id"], "seat_ids": [seats[0]]},
-        headers={"X-Session-Id": session["id"]},
-        timeout=5,
+        f"{second}/v1/holds", json={"event_id": event["id"], "seat_ids": [seats[0]]}, headers=session, timeout=5
     )
     assert hold.status_code == 201, hold.text
     unknown = httpx.post(

@@ -9,19 +9,19 @@ from tests.lab.tickets.conftest import book
 from tests.support import wait_until
 
 
-def stats(client, event_id):
-    return client.get(f"/v1/events/{event_id}/stats").json()
+def stats(client, operator, event_id):
+    return client.get(f"/v1/events/{event_id}/stats", headers=operator).json()
 
 
-def test_bookings_and_cancellations_reach_the_counters(client, new_event, shard_db):
+def test_bookings_and_cancellations_reach_the_counters(client, new_event, shard_db, session, operator):
     event, seats = new_event(price="25.50")
-    first = book(client, event["id"], seats[:3]).json()
-    book(client, event["id"], seats[3:4])
-    wait_until(lambda: stats(client, event["id"])["tickets_sold"] == 4, 20, "4 tickets counted")
-    assert stats(client, event["id"])["revenue"] == "102.00"
+    first = book(client, session, event["id"], seats[:3]).json()
+    book(client, session, event["id"], seats[3:4])
+    wait_until(lambda: stats(client, operator, event["id"])["tickets_sold"] == 4, 20, "4 tickets counted")
+    assert stats(client, operator, event["id"])["revenue"] == "102.00"
 
-    client.post(f"/v1/bookings/{first['id']}/cancel")
-    wait_until(lambda: stats(client, event["id"])["tickets_sold"] == 1, 20, "the cancellation counted")
+    client.post(f"/v1/bookings/{first['id']}/cancel", headers=session)
+    wait_until(lambda: stats(client, operator, event["id"])["tickets_sold"] == 1, 20, "the cancellation counted")
     kinds = (
         shard_db("msk")
         .execute("SELECT kind FROM notifications WHERE booking_id = %s ORDER BY id", (first["id"],))
@@ -30,10 +30,10 @@ def test_bookings_and_cancellations_reach_the_counters(client, new_event, shard_
     assert [k["kind"] for k in kinds] == ["booking.confirmed", "booking.cancelled"]
 
 
-def test_a_redelivered_event_is_counted_once(client, new_event, shard_db, app_settings):
+def test_a_redelivered_event_is_counted_once(client, new_event, shard_db, app_settings, session, operator):
     event, seats = new_event()
-    booking = book(client, event["id"], seats[:2]).json()
-    wait_until(lambda: stats(client, event["id"])["tickets_sold"] == 2, 20, "2 tickets counted")
+    booking = book(client, session, event["id"], seats[:2]).json()
+    wait_until(lambda: stats(client, operator, event["id"])["tickets_sold"] == 2, 20, "2 tickets counted")
     row = (
         shard_db("msk")
         .execute("SELECT id, routing_key, payload FROM outbox WHERE payload->>'booking_id' = %s", (str(booking["id"]),))
@@ -55,7 +55,7 @@ def test_a_redelivered_event_is_counted_once(client, new_event, shard_db, app_se
         )
     finally:
         connection.close()
-    marker = book(client, event["id"], seats[2:3])  # a later event, consumed after the duplicate
+    marker = book(client, session, event["id"], seats[2:3])  # a later event, consumed after the duplicate
     assert marker.status_code == 201
-    wait_until(lambda: stats(client, event["id"])["tickets_sold"] == 3, 20, "the later booking counted")
-    assert stats(client, event["id"])["tickets_sold"] == 3
+    wait_until(lambda: stats(client, operator, event["id"])["tickets_sold"] == 3, 20, "the later booking counted")
+    assert stats(client, operator, event["id"])["tickets_sold"] == 3

@@ -26,7 +26,9 @@ SECRET = "s3cret-s3cret-s3cret"
 
 
 def test_prometheus_scrapes_every_service_group_of_the_inventory(tmp_path):
-    variables = role_variables("prometheus", {"prometheus_haproxy_stats_password": SECRET})
+    variables = role_variables(
+        "prometheus", {"prometheus_haproxy_stats_password": SECRET, "prometheus_app_operator_token": SECRET + "-op"}
+    )
     text = render_template("prometheus", "prometheus.yml.j2", variables)
     config = yaml.safe_load(text)
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -38,6 +40,9 @@ def test_prometheus_scrapes_every_service_group_of_the_inventory(tmp_path):
     assert patroni["targets"] == [f"{HOSTVARS['db-1']['roadie_address']}:8008"]
     assert patroni["labels"] == {"host": "db-1", "region": "1", "az": str(HOSTVARS["db-1"]["roadie_az"])}
     assert jobs["haproxy_pg"]["basic_auth"] == {"username": "stats", "password": SECRET}
+    # The app's /metrics needs the operator token; no other job is sent it.
+    assert jobs["app"]["authorization"] == {"type": "Bearer", "credentials": SECRET + "-op"}
+    assert [name for name, job in jobs.items() if "authorization" in job] == ["app"]
     assert jobs["blackbox_lb"]["relabel_configs"][-1]["replacement"] == f"{ADDRESS}:9115"
     (tmp_path / "rules").mkdir()
     result = subprocess.run(

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.common.settings import AuthSettings
 from app.search import api, wiring
 from app.search.batching import Coalescer
 from app.search.cache_key import OfferKey, routing_key
@@ -19,11 +20,14 @@ from app.search.rendezvous import Node
 BASE = {
     "node": "app-1",
     "nodes": [{"name": f"app-{i}", "url": f"http://10.0.{i}.31:8000"} for i in (1, 2, 3)],
+    "node_token": "n" * 32,
     "redis": {"sentinels": [["10.0.1.21", 26379]], "service": "roadie", "username": "app", "password": "x" * 16},
     "suppliers": [{"name": "fast", "url": "http://sim:8100", "rate_limit": {"calls": 10, "per": "1m"}}],
     "batching": {"max_wait": "50ms"},
     "breaker": {"time_scale": 0.01},
 }
+
+AUTH = AuthSettings(operator_token="o" * 32, customer_issuer="tests", customer_issuer_key="k" * 32)
 
 
 def test_settings_parse_durations_and_share_redis_with_the_redis_offer_store():
@@ -71,8 +75,9 @@ def test_without_settings_the_endpoints_answer_503_saying_why(monkeypatch, tmp_p
     monkeypatch.setenv("ROADIE_SEARCH_CONFIG", str(tmp_path / "missing.yml"))
     app = FastAPI()
     app.include_router(api.router)
+    app.state.auth = AUTH
     with TestClient(app) as client:
-        response = client.get("/v1/search/stats")
+        response = client.get("/v1/search/stats", headers={"Authorization": f"Bearer {AUTH.operator_token}"})
     assert response.status_code == 503 and "missing.yml" in response.json()["detail"]
 
 
@@ -120,6 +125,7 @@ async def _owner_down() -> None:
         if request.url.host == "app-2":
             raise httpx.ConnectError("connection refused", request=request)
         assert request.headers[wiring.FORWARDED_HEADER] == "app-1"
+        assert request.headers["Authorization"] == f"Bearer {BASE['node_token']}", "a forward carries the node token"
         answer = HotelAnswer(supplier="fast", hotel_id="h1", fetched_at=datetime.now(UTC))
         return httpx.Response(200, json={"answers": {"h1": answer.model_dump(mode="json")}, "errors": {}})
 

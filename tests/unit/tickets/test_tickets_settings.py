@@ -23,6 +23,7 @@ VALID = {
         "password": "r",
     },
     "rabbitmq": {"host": "127.1.1.41", "vhost": "roadie", "user": "app", "password": "m"},
+    "auth": {"operator_token": "o" * 32, "customer_issuer": "tests", "customer_issuer_key": "k" * 32},
 }
 
 

@@ -21,6 +21,8 @@ SECRETS = {
     "ROADIE_APP__REDIS__PASSWORD": "redis-from-env",
     "ROADIE_APP__REDIS__SENTINEL_PASSWORD": "sentinel-from-env",
     "ROADIE_APP__RABBITMQ__PASSWORD": "mq-from-env",
+    "ROADIE_APP__AUTH__OPERATOR_TOKEN": "operator-from-env",
+    "ROADIE_APP__AUTH__CUSTOMER_ISSUER_KEY": "issuer-key-from-env",
 }
 
 
@@ -122,7 +124,7 @@ def test_other_roadie_variables_are_not_settings(tmp_path):
             "$ROADIE_APP__POSTGRES__PASWORD: unknown setting postgres.pasword "
             "(postgres has: connect_timeout, password,",
         ),
-        ("ROADIE_APP__TYPO", "unknown setting typo (the top level has: cities,"),
+        ("ROADIE_APP__TYPO", "unknown setting typo (the top level has: auth, cities,"),
         ("ROADIE_APP__POSTGRES____PASSWORD", "empty part in the name"),
         ("ROADIE_APP__NODE__NAME", "node (str) has no setting name: it is set whole, as $ROADIE_APP__NODE"),
         ("ROADIE_APP__CITIES__0", "cities (list[City]) has no setting 0: it is set whole, as $ROADIE_APP__CITIES"),
@@ -166,5 +168,5 @@ def test_the_example_secrets_placeholder_is_refused(tmp_path):
     assert "postgres.password: Value error, is the placeholder of k8s/secret.example.yaml" in error
 
 
-def test_the_secret_variables_are_the_four_passwords():
+def test_the_secret_variables_are_the_passwords_and_tokens():
     assert secret_variables() == tuple(SECRETS)
