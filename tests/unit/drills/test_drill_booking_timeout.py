@@ -20,7 +20,10 @@ def test_the_buyers_timeout_follows_the_apps_deadline_and_its_default():
 
 
 def test_a_buyer_waits_as_long_as_it_is_told_over_http_too():
-    probe = BookingProbe(Journal(), 0.1, base_url="http://127.0.0.1", event_id=1, seats=[1], name="buyer-a", timeout=30)
+    session = {"X-Session-Id": "s"}
+    probe = BookingProbe(
+        Journal(), 0.1, base_url="http://127.0.0.1", event_id=1, seats=[1], name="buyer-a", session=session, timeout=30
+    )
     assert probe.timeout == 30
     assert probe.client.timeout.read == 30
 

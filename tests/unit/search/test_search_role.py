@@ -16,8 +16,10 @@ def rendered_settings(**overrides) -> wiring.SearchSettings:
     lab_suppliers = yaml.safe_load((LAB / "suppliers.yml").read_text())["supplier_sim_suppliers"]
     hostvars = {**HOSTVARS, "suppliers": {**HOSTVARS["suppliers"], "supplier_sim_suppliers": lab_suppliers}}
     lab_app = yaml.safe_load((LAB / "app_servers.yml").read_text())
+    # The node token is a lab secret (roadie_secrets.search_node); any valid one renders the same.
+    secret = {"app_search_node_token": "unit-test-node-token-0123456789"}
     variables = role_variables("app_search", {"app_search_node_name": "app-1", "hostvars": hostvars,
-                                              **lab_app, **overrides})  # fmt: skip
+                                              **secret, **lab_app, **overrides})  # fmt: skip
     variables["_app_search_suppliers"] = yaml.safe_load(
         render_template("app_search", "simulated-suppliers.j2", variables)
     )

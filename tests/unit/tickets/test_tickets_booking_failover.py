@@ -25,6 +25,7 @@ from app.common.settings import Settings
 from app.main import create_app
 from app.tickets.migrate import migrate_shard
 from tests.unit.tickets import throwaway_postgres
+from tests.unit.tickets.test_tickets_settings import VALID
 from tests.unit.tickets.throwaway_postgres import HOST, ThrowawayPostgres
 
 pytestmark = pytest.mark.skipif(
@@ -37,6 +38,19 @@ OUTAGE_S = 3.0
 # After the server is back, a re-run starts within one backoff (0.5 s) and the pool connects
 # within one connection wait (1 s); the rest is slack for a loaded 2-core machine.
 BACK_WITHIN_S = 3.0
+CUSTOMER = "failover-test"
+SESSION = {"X-Session-Id": "failover-session"}
+OPERATOR = {"Authorization": f"Bearer {VALID['auth']['operator_token']}"}
+
+
+class OneSessionStore:
+    """A stand-in for the Redis session store (Redis is absent here on purpose): the one
+    session this test uses belongs to CUSTOMER; sessions themselves are tested in
+    test_tickets_auth.py and against the lab's Redis."""
+
+    async def customer(self, session_id: str | None) -> str | None:
+        assert session_id == SESSION["X-Session-Id"]
+        return CUSTOMER
 
 
 @pytest.fixture
@@ -76,6 +90,7 @@ def settings_for(server: ThrowawayPostgres) -> Settings:
                 "password": "r",
             },
             "rabbitmq": {"host": HOST, "vhost": "roadie", "user": "app", "password": "m"},
+            "auth": VALID["auth"],
             "tickets": {"booking_retry_deadline_seconds": DEADLINE_S},
         }
     )
@@ -86,8 +101,9 @@ async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     await migrate_shard(settings, "msk")
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        app.state.sessions = OneSessionStore()
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app", timeout=60) as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://app", timeout=60, headers=SESSION) as client:
             yield client
 
 
@@ -100,7 +116,7 @@ async def new_event(client: httpx.AsyncClient) -> tuple[int, list[int]]:
         "starts_at": starts,
         "sectors": [{"name": "A", "rows": 1, "seats_per_row": 4, "price": "10.00"}],
     }
-    event = (await client.post("/v1/events", json=body)).raise_for_status().json()
+    event = (await client.post("/v1/events", json=body, headers=OPERATOR)).raise_for_status().json()
     seats = (await client.get(f"/v1/events/{event['id']}/seats")).raise_for_status().json()["seats"]
     return int(event["id"]), [int(s["id"]) for s in seats]
 
@@ -130,7 +146,7 @@ def counter(name: str, **labels: str) -> float:
 
 
 def book(client: httpx.AsyncClient, event_id: int, seat: int, key: str) -> "asyncio.Task[httpx.Response]":
-    body = {"event_id": event_id, "seat_ids": [seat], "customer": "failover-test"}
+    body = {"event_id": event_id, "seat_ids": [seat]}
     return asyncio.create_task(client.post("/v1/bookings", json=body, headers={"Idempotency-Key": key}))
 
 
