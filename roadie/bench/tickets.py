@@ -15,7 +15,6 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -30,7 +29,8 @@ from roadie.bench.cpu import CpuMeter, CpuUse
 from roadie.bench.load import LoadResult, at_rate, request_bytes, saturate
 from roadie.errors import RoadieError
 from roadie.lab import hosts
-from roadie.lab.inventory import Lab, LabHost
+from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 # The load generator runs on uvloop when it is installed (it is a dependency of the app): the
 # client then needs less CPU per request than the servers it measures.
@@ -92,13 +92,6 @@ class TicketsBench:
         return per_booking, self.pgbench_cpu.per_operation_ms(transactions).get(tier, 0.0)
 
 
-def _service(host: LabHost, kind: str) -> dict:
-    for entry in hosts.manifests(host):
-        if entry.get("kind") == kind:
-            return entry
-    raise RoadieError(f"{host.name} has no {kind} service: deploy the app first (playbooks/app.yml)")
-
-
 def _wait_for_port(address: str, port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -115,10 +108,11 @@ class TicketsBenchmark:
         self.config = config
         self.cpu = CpuMeter(lab)
         self.node_host = lab.group("app")[0]
-        self.node = _service(self.node_host, "app")
-        self.lb = _service(lab.group("lb")[0], "loadbalancer")
-        self.settings: Settings = load_settings(hosts.on_disk(self.node_host, self.node["config"]))
-        self.venv = Path(self.node["venv"])
+        self.node = registry.endpoint(self.node_host, "app", "http")
+        self.lb = registry.endpoint(lab.group("lb")[0], "loadbalancer", "http")
+        app = registry.service(self.node_host, "app")
+        self.settings: Settings = load_settings(hosts.on_disk(self.node_host, app.text("config")))
+        self.venv = app.path("venv")
 
     def run(self) -> TicketsBench:
         start = self.cpu.sample()
@@ -148,7 +142,7 @@ class TicketsBenchmark:
     # -- bookings vs pgbench ---------------------------------------------------------------
     def _make_events(self, seats: int) -> list[tuple[int, list[int]]]:
         city = self.settings.cities[0].id
-        base = f"http://{self.lb['address']}:{self.lb['ports']['http']}"
+        base = self.lb.url()
         events = []
         with httpx.Client(base_url=base, timeout=60) as http:
             for _ in range(max(1, -(-seats // SEATS_PER_EVENT))):
@@ -170,7 +164,7 @@ class TicketsBenchmark:
     def _bookings(self) -> tuple[LoadResult, int]:
         events = self._make_events(self.config.max_bookings)
         orders = [(event_id, seat) for event_id, seats in events for seat in seats][: self.config.max_bookings]
-        host = f"{self.lb['address']}:{self.lb['ports']['http']}"
+        host = str(self.lb)
         run = uuid.uuid4().hex[:8]
 
         def booking(n: int) -> bytes:
@@ -180,8 +174,8 @@ class TicketsBenchmark:
 
         result = _run(
             saturate(
-                self.lb["address"],
-                int(self.lb["ports"]["http"]),
+                self.lb.address,
+                self.lb.port,
                 booking,
                 connections=self.config.clients,
                 duration=self.config.seconds,
@@ -199,12 +193,12 @@ class TicketsBenchmark:
     # -- cached listing vs bare ASGI --------------------------------------------------------
     def _listing_request(self) -> bytes:
         city = self.settings.cities[0].id
-        host = f"{self.node['address']}:{self.node['ports']['http']}"
+        host = str(self.node)
         return request_bytes("GET", host, f"/v1/events?city_id={city}&from=2026-01-01&to=2026-12-31&limit=20")
 
     def _listing(self) -> LoadResult:
         payload = self._listing_request()
-        address, port = self.node["address"], int(self.node["ports"]["http"])
+        address, port = self.node.address, self.node.port
         _run(saturate(address, port, lambda _: payload, connections=1, duration=0.5))  # warm the cache
         return _run(
             saturate(
@@ -219,7 +213,7 @@ class TicketsBenchmark:
     def _bare(self) -> LoadResult:
         """The bare ASGI endpoint on the app node itself, from the app's venv (same host, same
         Python and server), as a transient unit of the node's systemd."""
-        address = self.node["address"]
+        address = self.node.address
         unit = f"roadie-bench-bare-{BARE_PORT}"
         command = [
             "systemd-run", f"--unit={unit}", "--collect", "--uid=nobody",
@@ -246,8 +240,8 @@ class TicketsBenchmark:
         payload = self._listing_request()
         return _run(
             at_rate(
-                self.node["address"],
-                int(self.node["ports"]["http"]),
+                self.node.address,
+                self.node.port,
                 lambda _: payload,
                 rate=rate,
                 duration=self.config.seconds,

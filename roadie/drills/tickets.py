@@ -17,6 +17,7 @@ from roadie.drills.records import Journal
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 EVENT_SECTORS = 4
 EVENT_ROWS = 30
@@ -127,9 +128,9 @@ def create_event(base_url: str) -> tuple[int, list[int]]:
 def shard_databases(lab: Lab) -> list[str]:
     """The ticketing shards' databases, from the app's own rendered configuration."""
     for host in lab.group("app"):
-        entry = next((m for m in hosts.manifests(host) if m.get("kind") == "app"), None)
+        entry = registry.find(host, "app")
         if entry is not None:
-            config = yaml.safe_load(hosts.on_disk(host, entry["config"]).read_text())
+            config = yaml.safe_load(hosts.on_disk(host, entry.text("config")).read_text())
             return [shard["database"] for shard in config["shards"].values()]
     raise RoadieError("the app is not deployed: no app host has an app service")
 
