@@ -1,8 +1,9 @@
-"""No well-known port is written as a literal in the Python of roadie/ and app/: a port is
-declared once, in the port table (ansible/playbooks/group_vars/all/ports.yml), which the roles'
-defaults read (`<role>_port: "{{ roadie_ports.<service>.<port> }}"`) and publish on each host in
-the service registry; Python reads it from the registry (roadie.services.registry), or from the
-table itself (roadie.inventory.ports) for what is decided before a host runs.
+"""No well-known port is written as a literal in the Python of roadie/, app/ and infra/ (the
+Pulumi program): a port is declared once, in the port table
+(ansible/playbooks/group_vars/all/ports.yml), which the roles' defaults read
+(`<role>_port: "{{ roadie_ports.<service>.<port> }}"`) and publish on each host in the service
+registry; Python reads it from the registry (roadie.services.registry), or from the table itself
+(roadie.inventory.ports) for what is decided before a host runs.
 
 A literal counts when it is used as a port: an integer under a name, keyword, dict key or
 argument named *port*, or a number after a colon in a string (`host:5432`, f"{host}:5432").
@@ -21,7 +22,7 @@ from roadie.inventory import ports
 from roadie.paths import project_root
 
 ROOT = project_root()
-SOURCES = ("roadie", "app")
+SOURCES = ("roadie", "app", "infra")
 
 # Below 1024 a number is too common (`:80`, `:443`) to mean one of our services.
 LOWEST = 1024
