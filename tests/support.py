@@ -4,16 +4,17 @@ from collections.abc import Callable
 from typing import Any
 
 from roadie.errors import RoadieError
-from roadie.lab import hosts
 from roadie.lab.inventory import LabHost
 from roadie.polling import poll_until
+from roadie.services import registry
 
 
 def manifest(host: LabHost, kind: str) -> dict[str, Any]:
-    for entry in hosts.manifests(host):
-        if entry.get("kind") == kind:
-            return entry
-    raise AssertionError(f"{host.name} has no {kind} service installed")
+    """The host's registry entry of `kind`, as the role wrote it (roadie.services.registry reads it)."""
+    entry = registry.find(host, kind)
+    if entry is None:
+        raise AssertionError(f"{host.name} has no {kind} service installed")
+    return entry.as_json()
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:

@@ -14,14 +14,20 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from roadie.inventory import ports
 from roadie_infra.instances import Host, HostsArgs, launch_hosts
 from roadie_infra.tagging import tags
 
-PATRONI_PORT = 8008
-POSTGRES_PORT = 5432
+# The members' ports and the NLB's listeners, from the port table the roles read (the NLB
+# listens where the lab's HAProxy does).
+PATRONI_PORT = ports.port("patroni", "restapi")
+POSTGRES_PORT = ports.port("patroni", "postgresql")
 HEALTH_CHECK_INTERVAL_SECONDS = 5
 # (listener port, Patroni endpoint that is 200 only on the right members)
-ENDPOINTS: tuple[tuple[int, str], ...] = ((5000, "/primary"), (5001, "/replica"))
+ENDPOINTS: tuple[tuple[int, str], ...] = (
+    (ports.port("haproxy_pg", "primary"), "/primary"),
+    (ports.port("haproxy_pg", "replicas"), "/replica"),
+)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Ingress is tier to tier by security-group reference; CIDR sources are only the internet (the
 public load balancer on 80/443), the operators' admin networks (SSH for Ansible, UIs) and peer
-VPCs (the DR standby streaming from the primary).
+VPCs (the DR standby streaming from the primary). Every service port comes from the port table
+the roles read (ansible/playbooks/group_vars/all/ports.yml, roadie.inventory.ports), so a port
+changed there opens in the cloud firewall too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from roadie.inventory import ports
 from roadie_infra.tagging import tags
 from roadie_infra.tiers import TIERS
 
@@ -27,12 +30,25 @@ PEER = "peer"
 
 APP_NODE_PORT = 30080
 """The app Service's NodePort (k8s/service.yaml): the ALB sends traffic to it on every node."""
-SENTINEL_PORT = 26379
-AMQP_PORT = 5672
-OTLP_GRPC_PORT = 4317
-OTLP_HTTP_PORT = 4318
-PGBACKREST_TLS_PORT = 8432
+SENTINEL_PORT = ports.port("sentinel", "sentinel")
+AMQP_PORT = ports.port("rabbitmq", "amqp")
+OTLP_GRPC_PORT = ports.port("jaeger", "otlp_grpc")
+OTLP_HTTP_PORT = ports.port("jaeger", "otlp_http")
+PGBACKREST_TLS_PORT = ports.port("pgbackrest", "tls")
 """The ports the app connects to (its ConfigMap's app.yml names them too)."""
+SSH_PORT = 22
+HTTPS_PORT = 443
+
+
+def _one(service: str, name: str) -> tuple[int, int]:
+    """The range of one port of the table."""
+    number = ports.port(service, name)
+    return number, number
+
+
+def _span(service: str, first: str, last: str) -> tuple[int, int]:
+    """The range from one port of a service to another (its adjacent ports in one rule)."""
+    return ports.port(service, first), ports.port(service, last)
 
 
 @dataclass(frozen=True)
@@ -47,17 +63,18 @@ class Rule:
 
 def _exporters() -> tuple[Rule, ...]:
     per_tier = {
-        "database": (9187, 9187),
-        "cache": (9121, 9121),
-        "messaging": (15692, 15692),
-        "offerStore": (9145, 9145),
-        "backup": (9854, 9854),
+        "database": _one("postgres_exporter", "metrics"),
+        "cache": _one("redis_exporter", "metrics"),
+        "messaging": _one("rabbitmq", "prometheus"),
+        "offerStore": _one("aerospike_exporter", "metrics"),
+        "backup": _one("pgbackrest_exporter", "http"),
     }
-    rules = [Rule(tier, (9100, 9100), "monitoring", "node exporter scrape") for tier in (*HOST_TIERS, APP)]
-    rules += [Rule(tier, ports, "monitoring", "service exporter scrape") for tier, ports in per_tier.items()]
-    rules += [Rule(tier, (22, 22), ADMIN, "Ansible over SSH") for tier in HOST_TIERS]
+    node = _one("node_exporter", "metrics")
+    rules = [Rule(tier, node, "monitoring", "node exporter scrape") for tier in (*HOST_TIERS, APP)]
+    rules += [Rule(tier, scraped, "monitoring", "service exporter scrape") for tier, scraped in per_tier.items()]
+    rules += [Rule(tier, (SSH_PORT, SSH_PORT), ADMIN, "Ansible over SSH") for tier in HOST_TIERS]
     rules += [
-        Rule("monitoring", (3100, 3100), source, "log shipping to Loki")
+        Rule("monitoring", _one("loki", "http"), source, "log shipping to Loki")
         for source in (*HOST_TIERS, APP)
         if source != "monitoring"
     ]
@@ -65,31 +82,41 @@ def _exporters() -> tuple[Rule, ...]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(LB, (443, 443), INTERNET, "HTTPS from users"),
-    Rule(LB, (80, 80), INTERNET, "HTTP from users (redirected to HTTPS when a certificate is set)"),
+    Rule(LB, (HTTPS_PORT, HTTPS_PORT), INTERNET, "HTTPS from users"),
+    Rule(LB, _one("loadbalancer", "http"), INTERNET, "HTTP from users (redirected to HTTPS when a certificate is set)"),
     Rule(APP, (APP_NODE_PORT, APP_NODE_PORT), LB, "ALB to the app's NodePort"),
-    Rule(PG_LB, (5000, 5001), APP, "app to PostgreSQL read-write (5000) and read-only (5001)"),
-    Rule("database", (5432, 5432), PG_LB, "NLB to PostgreSQL"),
-    Rule("database", (8008, 8008), PG_LB, "NLB health checks: Patroni /primary and /replica"),
-    Rule("database", (5432, 5432), "database", "streaming replication between members"),
-    Rule("database", (8008, 8008), "database", "Patroni REST API between members"),
-    Rule("database", (2379, 2380), "database", "etcd clients and peers"),
-    Rule("database", (8008, 8008), "monitoring", "Patroni metrics"),
-    Rule("database", (5432, 5432), PEER, "standby cluster in the peer region"),
-    Rule("cache", (6379, 6379), APP, "app to Redis"),
+    Rule(
+        PG_LB,
+        _span("haproxy_pg", "primary", "replicas"),
+        APP,
+        "app to PostgreSQL read-write (5000) and read-only (5001)",
+    ),
+    Rule("database", _one("patroni", "postgresql"), PG_LB, "NLB to PostgreSQL"),
+    Rule("database", _one("patroni", "restapi"), PG_LB, "NLB health checks: Patroni /primary and /replica"),
+    Rule("database", _one("patroni", "postgresql"), "database", "streaming replication between members"),
+    Rule("database", _one("patroni", "restapi"), "database", "Patroni REST API between members"),
+    Rule("database", _span("etcd", "client", "peer"), "database", "etcd clients and peers"),
+    Rule("database", _one("patroni", "restapi"), "monitoring", "Patroni metrics"),
+    Rule("database", _one("patroni", "postgresql"), PEER, "standby cluster in the peer region"),
+    Rule("cache", _one("redis", "redis"), APP, "app to Redis"),
     Rule("cache", (SENTINEL_PORT, SENTINEL_PORT), APP, "app asks Sentinel for the master"),
-    Rule("cache", (6379, 6379), "cache", "Redis replication"),
+    Rule("cache", _one("redis", "redis"), "cache", "Redis replication"),
     Rule("cache", (SENTINEL_PORT, SENTINEL_PORT), "cache", "Sentinel gossip"),
     Rule("messaging", (AMQP_PORT, AMQP_PORT), APP, "app to RabbitMQ (AMQP)"),
-    Rule("messaging", (4369, 4369), "messaging", "Erlang port mapper"),
-    Rule("messaging", (25672, 25672), "messaging", "Erlang distribution (clustering)"),
+    Rule("messaging", _one("rabbitmq", "epmd"), "messaging", "Erlang port mapper"),
+    Rule("messaging", _one("rabbitmq", "dist"), "messaging", "Erlang distribution (clustering)"),
     Rule("database", (PGBACKREST_TLS_PORT, PGBACKREST_TLS_PORT), "backup", "pgBackRest backups from a standby"),
     Rule("backup", (PGBACKREST_TLS_PORT, PGBACKREST_TLS_PORT), "database", "WAL archiving to the repository host"),
-    Rule("offerStore", (3000, 3000), APP, "app to Aerospike"),
-    Rule("offerStore", (3001, 3002), "offerStore", "Aerospike fabric and heartbeat"),
+    Rule("offerStore", _one("aerospike", "service"), APP, "app to Aerospike"),
+    Rule("offerStore", _span("aerospike", "fabric", "heartbeat"), "offerStore", "Aerospike fabric and heartbeat"),
     Rule("monitoring", (OTLP_GRPC_PORT, OTLP_HTTP_PORT), APP, "OTLP traces to Jaeger"),
-    Rule("monitoring", (3000, 3000), ADMIN, "Grafana for operators"),
-    Rule("monitoring", (9090, 9093), ADMIN, "Prometheus and Alertmanager UIs for operators"),
+    Rule("monitoring", _one("grafana", "http"), ADMIN, "Grafana for operators"),
+    Rule(
+        "monitoring",
+        (ports.port("prometheus", "http"), ports.port("alertmanager", "http")),
+        ADMIN,
+        "Prometheus and Alertmanager UIs for operators",
+    ),
     *_exporters(),
 )
 

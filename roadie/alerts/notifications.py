@@ -7,6 +7,7 @@ from pathlib import Path
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class Notification:
 def recorder_file(lab: Lab) -> Path:
     """The recorder's file, from the service registry of the monitoring host(s)."""
     for host in lab.group("monitoring"):
-        for manifest in hosts.manifests(host):
-            if manifest.get("kind") == "alert_recorder":
-                return hosts.on_disk(host, str(manifest["file"]))
+        recorder = registry.find(host, "alert_recorder")
+        if recorder is not None:
+            return hosts.on_disk(host, recorder.text("file"))
     raise RoadieError("no alert recorder is installed: run playbooks/monitoring.yml against the lab")
 
 

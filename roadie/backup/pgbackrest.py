@@ -14,8 +14,8 @@ from typing import Any
 
 from roadie.backup.hostexec import here, on_host
 from roadie.errors import RoadieError
-from roadie.lab import hosts
 from roadie.lab.inventory import Lab, LabHost
+from roadie.services import registry
 
 BACKUP_TYPES = ("full", "diff", "incr")
 REPO_GROUP = "backup_repo"
@@ -58,10 +58,10 @@ def repository(lab: Lab) -> Repository:
     if not members:
         raise RoadieError(f"the inventory has no '{REPO_GROUP}' host")
     host = members[0]
-    entry = next((m for m in hosts.manifests(host) if m.get("kind") == "pgbackrest"), None)
+    entry = registry.find(host, "pgbackrest")
     if entry is None:
         raise RoadieError(f"pgBackRest is not installed on {host.name}: run the backup playbook ('roadie lab up')")
-    return Repository(host, Path(str(entry["config"])), str(entry["stanza"]), str(entry.get("user", "postgres")))
+    return Repository(host, entry.path("config"), entry.text("stanza"), entry.user or "postgres")
 
 
 def local_repository(config: Path, stanza: str, user: str, binary: str = PGBACKREST) -> Repository:

@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 
 from roadie.errors import RoadieError
-from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,11 @@ class ArchiverState:
 
 
 def primary(lab: Lab, secrets: dict[str, str], group: str = "pg_lb") -> Primary:
-    members = lab.group(group)
-    entry = next((m for h in members for m in hosts.manifests(h) if m.get("kind") == "haproxy_pg"), None)
+    entry = registry.first(lab, group, "haproxy_pg")
     if entry is None:
         raise RoadieError(f"no HAProxy for PostgreSQL in group '{group}': is the lab up?")
-    return Primary(str(entry["address"]), int(entry["ports"]["primary"]), secrets["postgres_superuser"])
+    rw = entry.endpoint("primary")
+    return Primary(rw.address, rw.port, secrets["postgres_superuser"])
 
 
 def archiver_state(source: Primary) -> ArchiverState:

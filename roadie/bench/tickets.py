@@ -54,7 +54,8 @@ from roadie.bench.outcomes import BookingJudge, ListingJudge, listing_problems
 from roadie.drills.endpoints import discover
 from roadie.errors import RoadieError
 from roadie.lab import hosts
-from roadie.lab.inventory import Lab, LabHost
+from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 # The load generator runs on uvloop when it is installed (it is a dependency of the app): the
 # client then needs less CPU per request than the servers it measures.
@@ -136,13 +137,6 @@ class TicketsBench:
     wrk: wrk.WrkResult | None
 
 
-def _service(host: LabHost, kind: str) -> dict[str, Any]:
-    for entry in hosts.manifests(host):
-        if entry.get("kind") == kind:
-            return entry
-    raise RoadieError(f"{host.name} has no {kind} service: deploy the app first (playbooks/app.yml)")
-
-
 def _wait_for_port(address: str, port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -159,10 +153,11 @@ class TicketsBenchmark:
         self.config = config
         self.cpu = CpuMeter(lab)
         self.node_host = lab.group("app")[0]
-        self.node = _service(self.node_host, "app")
-        self.lb = _service(lab.group("lb")[0], "loadbalancer")
-        self.settings: Settings = load_settings(hosts.on_disk(self.node_host, self.node["config"]))
-        self.venv = Path(self.node["venv"])
+        self.node = registry.endpoint(self.node_host, "app", "http")
+        self.lb = registry.endpoint(lab.group("lb")[0], "loadbalancer", "http")
+        app = registry.service(self.node_host, "app")
+        self.settings: Settings = load_settings(hosts.on_disk(self.node_host, app.text("config")))
+        self.venv = app.path("venv")
         self.drain = Drain(self.settings, discover(lab))
         self.city = self.settings.cities[0]
         self.shard = self.city.shard
@@ -218,7 +213,7 @@ class TicketsBenchmark:
     # -- bookings through the load balancer --------------------------------------------------
     def _make_events(self, seats: int) -> list[tuple[int, int]]:
         """(event, seat) of at least `seats` distinct available seats of new bench events."""
-        base = f"http://{self.lb['address']}:{self.lb['ports']['http']}"
+        base = self.lb.url()
         found: list[tuple[int, int]] = []
         operator = ApiCredentials(self.settings.auth).operator_headers()
         with httpx.Client(base_url=base, timeout=60, headers=operator) as http:
@@ -241,7 +236,7 @@ class TicketsBenchmark:
 
     def _booking_load(self, orders: list[tuple[int, int]]) -> tuple[Callable[[int], bytes], BookingJudge]:
         """Request n buys the one seat of orders[n], with a key of its own."""
-        host = f"{self.lb['address']}:{self.lb['ports']['http']}"
+        host = str(self.lb)
         run = uuid.uuid4().hex[:8]
         with httpx.Client(base_url=f"http://{host}", timeout=10) as http:
             session = ApiCredentials(self.settings.auth).open_session(http, f"bench-{run}")
@@ -255,7 +250,7 @@ class TicketsBenchmark:
 
     def _closed_bookings(self, orders: list[tuple[int, int]], seconds: float) -> LoadResult:
         make, judge = self._booking_load(orders)
-        address, port = self.lb["address"], int(self.lb["ports"]["http"])
+        address, port = self.lb.address, self.lb.port
         return _run(
             saturate(
                 address,
@@ -284,8 +279,8 @@ class TicketsBenchmark:
         load, _, _ = self._window(
             lambda: _run(
                 at_rate(
-                    self.lb["address"],
-                    int(self.lb["ports"]["http"]),
+                    self.lb.address,
+                    self.lb.port,
                     make,
                     rate=rate,
                     duration=self.config.seconds,
@@ -380,7 +375,7 @@ class TicketsBenchmark:
 
     def _checked_listing(self) -> bytes:
         """One listing, checked against the database: the body every answer must then equal."""
-        url = f"http://{self.node['address']}:{self.node['ports']['http']}{self._listing_path()}"
+        url = self.node.url(self._listing_path())
         answer = httpx.get(url, timeout=10)
         if answer.status_code != 200:
             raise RoadieError(f"the listing answered {answer.status_code}: {answer.text[:200]}")
@@ -397,7 +392,7 @@ class TicketsBenchmark:
         return answer.content
 
     def _listing_phases(self) -> tuple[Serving, Serving, wrk.WrkResult | None]:
-        address, port = self.node["address"], int(self.node["ports"]["http"])
+        address, port = self.node.address, self.node.port
         expected = self._checked_listing()
         payload = request_bytes("GET", f"{address}:{port}", self._listing_path())
         listing = self._serving(address, port, payload, ListingJudge(expected))
@@ -435,7 +430,7 @@ class TicketsBenchmark:
     def _bare(self) -> Serving:
         """The bare ASGI endpoint on the app node itself, from the app's venv (same host, same
         Python and server), as a transient unit of the node's systemd."""
-        address = self.node["address"]
+        address = self.node.address
         unit = f"roadie-bench-bare-{BARE_PORT}"
         command = [
             "systemd-run", f"--unit={unit}", "--collect", "--uid=nobody",

@@ -12,6 +12,7 @@ from roadie.errors import RoadieError
 from roadie.lab import evidence, hosts, lifecycle, status
 from roadie.lab.inventory import load_lab
 from roadie.lab.playbook import summarize
+from roadie.services import registry
 
 app = typer.Typer(
     help="The local lab: every host a booted Debian machine on a loopback address, configured over SSH.",
@@ -74,7 +75,7 @@ def logs(
 ) -> None:
     """Show the last lines of a lab host's service log (its journal)."""
     lab_host = load_lab().host(host)
-    known = [str(m["name"]) for m in hosts.manifests(lab_host)]
+    known = [s.name for s in registry.services(lab_host)]
     if service is None:
         if not known:
             raise RoadieError(f"{host} runs no service yet")

@@ -6,13 +6,11 @@ its cgroup), as an operator would over ssh: the fence of a lost region does not 
 """
 
 import json
-from typing import Any
-
-import httpx
 
 from roadie.backup.hostexec import on_host
 from roadie.dr.topology import Member, Region
 from roadie.errors import RoadieError
+from roadie.services.patroni import LEADER_ROLES, ClusterMember, Getter, Patroni, http_getter
 
 TIMEOUT = 1.0
 # GET a URL from inside a lab host (its cgroup): how the operator sees a fenced region.
@@ -28,38 +26,34 @@ except Exception as e:
 """
 
 
-def http_get(url: str, via: str | None = None) -> tuple[int, str]:
-    """(status, body) of a GET; status 0 when nothing answered. With `via`, from that host."""
-    if via is None:
+def host_getter(via: str) -> Getter:
+    """GET from inside the lab host `via`: (status, body), status 0 when nothing answered."""
+
+    def get(url: str) -> tuple[int, str]:
+        result = on_host(via, ["/usr/bin/python3", "-c", _FETCH, url, str(TIMEOUT)], timeout=30, check=False)
         try:
-            response = httpx.get(url, timeout=TIMEOUT)
-        except httpx.HTTPError as exc:
-            return 0, str(exc)
-        return response.status_code, response.text
-    result = on_host(via, ["/usr/bin/python3", "-c", _FETCH, url, str(TIMEOUT)], timeout=30, check=False)
-    try:
-        status, body = json.loads(result.stdout)
-    except ValueError:
-        return 0, result.stderr.strip()
-    return int(status), str(body)
+            status, body = json.loads(result.stdout)
+        except ValueError:
+            return 0, result.stderr.strip()
+        return int(status), str(body)
+
+    return get
 
 
-def members(region: Region, via: str | None = None) -> list[dict[str, Any]]:
-    """Patroni's /cluster, asked of any member that answers ([] when none does)."""
-    for member in region.members:
-        status, body = http_get(f"{member.rest_url}/cluster", via)
-        if status == 200:
-            try:
-                return list(json.loads(body)["members"])
-            except (ValueError, KeyError):
-                continue
-    return []
+def patroni(region: Region, via: str | None = None) -> Patroni:
+    """The region's cluster, asked from this machine or, with `via`, from inside that host."""
+    return Patroni([m.rest_url for m in region.members], host_getter(via) if via else http_getter(TIMEOUT))
+
+
+def members(region: Region, via: str | None = None) -> tuple[ClusterMember, ...]:
+    """Patroni's /cluster, asked of any member that answers (empty when none does)."""
+    return patroni(region, via).cluster() or ()
 
 
 def leader_role(region: Region, via: str | None = None) -> str | None:
     """`leader` (takes writes), `standby_leader` (a standby cluster) or None (no leader)."""
-    roles = {m.get("role") for m in members(region, via)}
-    for role in ("leader", "standby_leader"):
+    roles = {m.role for m in members(region, via)}
+    for role in LEADER_ROLES:
         if role in roles:
             return role
     return None
@@ -67,28 +61,19 @@ def leader_role(region: Region, via: str | None = None) -> str | None:
 
 def writable_members(region: Region, via: str | None = None) -> list[str]:
     """Members whose Patroni says they are a read-write primary (GET /primary == 200)."""
-    return [m.host for m in region.members if http_get(f"{m.rest_url}/primary", via)[0] == 200]
+    cluster = patroni(region, via)
+    return [m.host for m in region.members if cluster.is_primary(m.rest_url)]
 
 
 def streaming(region: Region, via: str | None = None) -> bool:
     """Every member runs and replicates (the standby leader from the other region)."""
     found = members(region, via)
-    return len(found) == len(region.members) and all(m.get("state") in ("running", "streaming") for m in found)
+    return len(found) == len(region.members) and all(m.running for m in found)
 
 
 def replay_lsn(region: Region, via: str | None = None) -> int | None:
     """The leader's (or standby leader's) WAL position, from its Patroni REST API."""
-    for member in region.members:
-        status, body = http_get(f"{member.rest_url}/patroni", via)
-        try:
-            data = json.loads(body) if status == 200 else {}
-        except ValueError:
-            continue
-        if data.get("role") in ("primary", "master", "standby_leader"):
-            xlog = data.get("xlog", {})
-            value = xlog.get("location", xlog.get("replayed_location", xlog.get("received_location")))
-            return int(value) if value is not None else None
-    return None
+    return patroni(region, via).leader_position()
 
 
 def edit_config(member: Member, *settings: str) -> None:
@@ -115,6 +100,6 @@ def demote(region: Region, source_host: str, source_port: int) -> None:
 
 def _any_member(region: Region) -> Member:
     for member in region.members:
-        if http_get(f"{member.rest_url}/health", member.host)[0] in (200, 503):
+        if Patroni([member.rest_url], host_getter(member.host)).answers(member.rest_url):
             return member
     raise RoadieError(f"no Patroni member of region {region.number} answers")

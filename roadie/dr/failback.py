@@ -31,6 +31,7 @@ from roadie.dr.topology import Member, Region
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.services import etcd, patroni, registry
 
 NAME = "dr-failback"
 DESCRIPTION = (
@@ -70,7 +71,7 @@ def rebuild_region1(run: DrRun) -> None:
 
 
 def _leader_member(region: Region) -> Member:
-    leaders = {m.get("name") for m in cluster.members(region) if m.get("role") in ("leader", "standby_leader")}
+    leaders = set(patroni.leaders(cluster.members(region)))
     for member in region.members:
         if member.host in leaders:
             return member
@@ -82,7 +83,7 @@ def _reset_cluster_state(run: DrRun, region: Region) -> None:
     holds standby_cluster), so the next Patroni start bootstraps a standby leader."""
     member = region.members[0]
     scope = _scope(on_host(member.host, ["cat", str(member.config)]).stdout, member.config)
-    endpoints = ",".join(f"http://{m.address}:2379" for m in region.members)
+    endpoints = ",".join(etcd.client_urls(registry.service(run.lab.host(m.host), "etcd") for m in region.members))
     auth = f"root:{run.secrets['etcd_root']}"
     base = [ETCDCTL, f"--endpoints={endpoints}", f"--user={auth}", "--dial-timeout=3s"]
     env = {"ETCDCTL_API": "3"}

@@ -22,9 +22,9 @@ from roadie.drills.analysis import summarize_probe
 from roadie.drills.probes import PROBE_TABLE
 from roadie.drills.records import Journal, Request
 from roadie.drills.report import write_report
-from roadie.lab import hosts
 from roadie.lab.inventory import Lab
 from roadie.lab.secrets import load_secrets
+from roadie.services import registry
 
 PROBE_INTERVAL = 0.05
 BASELINE_S = 5.0
@@ -61,12 +61,11 @@ class DrRun:
         return round(self.marks[end] - self.marks[start], 2)
 
     def probe(self) -> DnsWriteProbe:
-        port = self.topology.region(1).pg_lb[1] if self.topology.region(1).pg_lb else 5000
         return DnsWriteProbe(
             self.journal,
             PROBE_INTERVAL,
             self.dns,
-            port=port,
+            port=self.topology.pg_lb_port,
             password=self.secrets["postgres_app"],
             run_id=self.run_id,
         )
@@ -166,9 +165,9 @@ def dr_app_programs(run: DrRun, region: int) -> list[tuple[str, str]]:
     """(host, program) of the app tier installed in a region (empty when not deployed)."""
     found = []
     for host in run.topology.region(region).app_hosts:
-        for entry in hosts.manifests(host):
-            if str(entry.get("name", "")).startswith("roadie-app"):
-                found.append((host.name, str(entry["name"])))
+        for entry in registry.services(host):
+            if entry.name.startswith("roadie-app"):
+                found.append((host.name, entry.name))
     return found
 
 

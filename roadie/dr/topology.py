@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from roadie.dr.dns import FailoverName
 from roadie.errors import RoadieError
-from roadie.lab import hosts
+from roadie.inventory import ports
 from roadie.lab.inventory import Lab, LabHost
+from roadie.services import registry
 
 # Service groups of each region: the primary region's and the DR region's (suffix _dr).
 GROUPS = {
@@ -61,6 +61,15 @@ class Topology:
             raise RoadieError(f"the lab inventory has no region {number}")
         return self.regions[number]
 
+    @property
+    def pg_lb_port(self) -> int:
+        """HAProxy's read-write port, where the `db` DNS name leads: both regions' HAProxies open
+        the port table's, so a region without one in the inventory changes nothing."""
+        for region in self.regions.values():
+            if region.pg_lb is not None:
+                return region.pg_lb[1]
+        return ports.port("haproxy_pg", "primary")
+
     def dns_names(self) -> list[FailoverName]:
         """`db` (HAProxy rw) and `app` (the app load balancer), as the DR playbook creates them."""
         names = [FailoverName("db", {n: r.pg_lb_address for n, r in self.regions.items() if r.pg_lb_address})]
@@ -69,37 +78,32 @@ class Topology:
         return names
 
 
-def _service(host: LabHost, kind: str) -> dict[str, Any] | None:
-    return next((m for m in hosts.manifests(host) if m.get("kind") == kind), None)
-
-
 def _members(lab: Lab, group: str) -> tuple[Member, ...]:
     members = []
     for host in lab.group(group):
-        entry = _service(host, "patroni")
+        entry = registry.find(host, "patroni")
         if entry is None:
             raise RoadieError(f"{host.name} runs no Patroni: bring the DR region up ('roadie lab up --profile full')")
-        config = Path(str(entry["config"]))
         members.append(
             Member(
                 host.name,
-                str(entry["address"]),
-                int(entry["ports"]["postgresql"]),
-                int(entry["ports"]["restapi"]),
-                config,
-                Path(str(entry.get("data_dir", "/var/lib/postgresql/15/main"))),
-                Path(str(entry.get("patronictl", "/opt/patroni/bin/patronictl"))),
+                entry.address,
+                entry.ports["postgresql"],
+                entry.ports["restapi"],
+                entry.path("config"),
+                entry.path("data_dir", "/var/lib/postgresql/15/main"),
+                entry.path("patronictl", "/opt/patroni/bin/patronictl"),
             )
         )
     return tuple(members)
 
 
 def _endpoint(lab: Lab, group: str, kind: str, port: str) -> tuple[str, int] | None:
-    for host in lab.group(group):
-        entry = _service(host, kind)
-        if entry is not None:
-            return str(entry["address"]), int(entry["ports"][port])
-    return None
+    entry = registry.first(lab, group, kind)
+    if entry is None:
+        return None
+    found = entry.endpoint(port)
+    return found.address, found.port
 
 
 def discover(lab: Lab) -> Topology:

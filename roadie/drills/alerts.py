@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 
 from roadie.alerts.notifications import read_notifications, recorder_file
-from roadie.drills.endpoints import service
 from roadie.errors import RoadieError
 from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 QUERY_STEP_S = 1.0
 # Alerts already pending or firing this long before the drill belong to an earlier event (a
@@ -50,11 +50,8 @@ class AlertSeen:
 
 
 def prometheus_url(lab: Lab) -> str | None:
-    for host in lab.group("monitoring"):
-        entry = service(host, "prometheus")
-        if entry is not None:
-            return f"http://{entry['address']}:{int(entry['ports']['http'])}"
-    return None
+    prometheus = registry.first(lab, "monitoring", "prometheus")
+    return prometheus.url("http") if prometheus is not None else None
 
 
 def alerts_between(url: str, start: float, end: float) -> list[AlertSeen]:

@@ -17,8 +17,9 @@ from roadie.drills.watch import (
     Watcher,
     WritablePrimariesWatcher,
 )
-from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.services import registry
+from roadie.services.haproxy import stats_url
 
 PROBE_INTERVAL = 0.05
 # App requests cost more on 2 cores; 10 a second per probe keeps the load realistic, not crushing.
@@ -71,15 +72,14 @@ class Drill(ABC):
         return probes + app_probes(ctx)
 
     def watchers(self, ctx: DrillContext) -> list[Watcher]:
-        address, _, _ = ctx.endpoints.pg_lb
-        stats = next(m for m in _manifests(ctx, "pg_lb") if m["kind"] == "haproxy_pg")
+        stats = registry.required(ctx.lab, "pg_lb", "haproxy_pg")
         return [
             PatroniLeaderWatcher(ctx.journal, ctx.endpoints),
             WritablePrimariesWatcher(ctx.journal, ctx.endpoints, "app", ctx.secrets["postgres_app"]),
             SentinelMasterWatcher(ctx.journal, ctx.endpoints, ctx.secrets["sentinel"]),
             HaproxyBackendWatcher(
                 ctx.journal,
-                stats_url=f"http://{address}:{stats['ports']['stats']}/;csv",
+                stats_url=stats_url(stats),
                 password=ctx.secrets["haproxy_stats"],
                 backend="pg_primary",
                 source="haproxy",
@@ -115,10 +115,6 @@ class Drill(ABC):
         return []
 
 
-def _manifests(ctx: DrillContext, group: str) -> list[dict[str, Any]]:
-    return [m for h in ctx.lab.group(group) for m in hosts.manifests(h)]
-
-
 def app_probes(ctx: DrillContext) -> list[Probe]:
     """Two buyers racing for the same seats, and a reader, through the app's load balancer."""
     if not ctx.endpoints.app_lb or "event" not in ctx.stash:
@@ -135,13 +131,13 @@ def app_probes(ctx: DrillContext) -> list[Probe]:
 
 
 def app_watchers(ctx: DrillContext) -> list[Watcher]:
-    lb = [m for m in _manifests(ctx, "lb") if m["kind"] == "loadbalancer"]
-    if not lb:
+    lb = registry.first(ctx.lab, "lb", "loadbalancer")
+    if lb is None:
         return []
     return [
         HaproxyBackendWatcher(
             ctx.journal,
-            stats_url=f"http://{lb[0]['address']}:{lb[0]['ports']['stats']}/;csv",
+            stats_url=stats_url(lb),
             password=ctx.secrets["lb_stats"],
             backend="app_nodes",
             source="app-lb",

@@ -14,6 +14,8 @@ from roadie.drills.topology import Need
 from roadie.drills.watch import Watcher
 from roadie.errors import RoadieError
 from roadie.lab import hosts as lab_hosts
+from roadie.services import registry
+from roadie.services.registry import Service
 
 # The app re-runs a keyed booking while the database has no primary (issue 15): no buyer sees
 # an error, and a held booking is answered within a second of the database taking writes again.
@@ -23,8 +25,8 @@ KEYED_BOOKING_GOALS = (
 )
 
 
-def _patroni_entry(ctx: DrillContext, host: str) -> dict:
-    return next(m for m in lab_hosts.manifests(ctx.lab.host(host)) if m["kind"] == "patroni")
+def _patroni_entry(ctx: DrillContext, host: str) -> Service:
+    return registry.service(ctx.lab.host(host), "patroni")
 
 
 def _leader(ctx: DrillContext) -> str:
@@ -39,7 +41,7 @@ def _new_leader_seen(ctx: DrillContext, fault_at: float) -> bool:
 
 
 def _rejoined_as_replica(ctx: DrillContext, host: str) -> dict[str, Any]:
-    role = next((m["role"] for m in cluster.patroni_members(ctx.endpoints) if m["name"] == host), "missing")
+    role = next((m.role for m in cluster.patroni_members(ctx.endpoints) if m.name == host), "missing")
     return {
         "name": f"old primary {host} rejoined as a replica",
         "value": role,
@@ -114,7 +116,7 @@ class DbPostgresCrash(Drill):
     def inject(self, ctx: DrillContext) -> float:
         leader = _leader(ctx)
         ctx.target = [leader]
-        pidfile = f"{_patroni_entry(ctx, leader)['data_dir']}/postmaster.pid"
+        pidfile = f"{_patroni_entry(ctx, leader).text('data_dir')}/postmaster.pid"
         return faults.kill_process(ctx.lab, leader, pidfile)
 
     def heal(self, ctx: DrillContext) -> None:
@@ -128,12 +130,12 @@ class DbSwitchover(Drill):
 
     def inject(self, ctx: DrillContext) -> float:
         leader = _leader(ctx)
-        sync = [m["name"] for m in cluster.patroni_members(ctx.endpoints) if m["role"] == "sync_standby"]
+        sync = [m.name for m in cluster.patroni_members(ctx.endpoints) if m.role == "sync_standby"]
         if not sync:
             raise RoadieError("no synchronous standby to switch over to")
         ctx.target = [leader]
         entry = _patroni_entry(ctx, leader)
-        return faults.switchover(ctx.lab, leader, sync[0], entry["patronictl"], entry["config"])
+        return faults.switchover(ctx.lab, leader, sync[0], entry.text("patronictl"), entry.text("config"))
 
     def recovered(self, ctx: DrillContext, fault_at: float) -> bool:
         return _new_leader_seen(ctx, fault_at) and super().recovered(ctx, fault_at)
@@ -258,9 +260,9 @@ class RabbitmqNodeLoss(Drill):
     def _nodes(self, ctx: DrillContext) -> list[tuple[str, int, str]]:
         nodes = []
         for host in ctx.lab.group("rabbitmq"):
-            entry = next((m for m in lab_hosts.manifests(host) if m["kind"] == "rabbitmq"), None)
+            entry = registry.find(host, "rabbitmq")
             if entry is not None and lab_hosts.is_powered_on(host):
-                nodes.append((entry["address"], int(entry["ports"]["amqp"]), entry["vhost"]))
+                nodes.append((entry.address, entry.ports["amqp"], entry.text("vhost")))
         return nodes
 
     def prepare(self, ctx: DrillContext) -> None:
@@ -302,11 +304,11 @@ class RabbitmqNodeLoss(Drill):
 def _app_nodes_all_up(ctx: DrillContext) -> bool:
     """Every app node answers its health check and the load balancer routes to it."""
     for host in ctx.lab.group("app"):
-        entry = next((m for m in lab_hosts.manifests(host) if m["kind"] == "app"), None)
+        entry = registry.find(host, "app")
         if entry is None:
             return False
         try:
-            if httpx.get(f"http://{entry['address']}:{entry['ports']['http']}/readyz", timeout=2).status_code != 200:
+            if httpx.get(entry.url("http", "/readyz"), timeout=2).status_code != 200:
                 return False
         except httpx.HTTPError:
             return False

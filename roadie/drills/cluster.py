@@ -1,33 +1,28 @@
 """The cluster's current shape, asked from the services themselves (sync, for set-up and checks)."""
 
 from collections.abc import Callable
-from typing import Any
 
-import httpx
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from roadie.drills.endpoints import Endpoints
 from roadie.errors import RoadieError
 from roadie.polling import poll_until
+from roadie.services import redis as redis_client
+from roadie.services.patroni import ClusterMember
+from roadie.services.registry import Endpoint
 
-# One answer per question: an unreachable server must not cost seconds of retries.
-NO_RETRY = Retry(NoBackoff(), 0)
 DEFAULT_REPLICA_PRIORITY = 100
 
 
-def patroni_members(endpoints: Endpoints) -> list[dict[str, Any]]:
-    for address, _, rest in endpoints.pg_members.values():
-        try:
-            return httpx.get(f"http://{address}:{rest}/cluster", timeout=1).json()["members"]
-        except (httpx.HTTPError, ValueError, KeyError):
-            continue
-    raise RoadieError("no Patroni member answers: is the lab up?")
+def patroni_members(endpoints: Endpoints) -> tuple[ClusterMember, ...]:
+    members = endpoints.patroni().cluster()
+    if members is None:
+        raise RoadieError("no Patroni member answers: is the lab up?")
+    return members
 
 
 def patroni_leader(endpoints: Endpoints) -> str | None:
-    leaders = [m["name"] for m in patroni_members(endpoints) if m["role"] == "leader"]
+    leaders = [m.name for m in patroni_members(endpoints) if m.role == "leader"]
     return leaders[0] if len(leaders) == 1 else None
 
 
@@ -37,8 +32,8 @@ def patroni_healthy(endpoints: Endpoints) -> bool:
         members = patroni_members(endpoints)
     except RoadieError:
         return False
-    roles = sorted(m["role"] for m in members)
-    running = all(m["state"] in ("running", "streaming") for m in members)
+    roles = sorted(m.role for m in members)
+    running = all(m.running for m in members)
     return (
         running
         and len(members) == len(endpoints.pg_members)
@@ -49,16 +44,14 @@ def patroni_healthy(endpoints: Endpoints) -> bool:
 
 def redis_master(endpoints: Endpoints, secrets: dict[str, str]) -> str | None:
     """The host whose Redis the Sentinels name as master."""
-    for address, port in endpoints.sentinels:
+    sentinels = endpoints.sentinel_set(secrets["sentinel"])
+    for sentinel in sentinels.endpoints:
         try:
-            client = redis.Redis(
-                host=address, port=port, password=secrets["sentinel"], socket_timeout=1, retry=NO_RETRY
-            )
-            host, master_port = client.execute_command("SENTINEL", "get-master-addr-by-name", "roadie")
+            master = sentinels.master_seen_by(sentinel)
         except redis.RedisError:
             continue
-        for name, (member_address, member_port) in endpoints.redis_members.items():
-            if (member_address, member_port) == (host.decode(), int(master_port)):
+        for name, member in endpoints.redis_members.items():
+            if Endpoint(*member) == master:
                 return name
     return None
 
@@ -69,30 +62,18 @@ def move_redis_master(endpoints: Endpoints, secrets: dict[str, str], target: str
     member back to the default priority, persisted (Sentinel rewrites the configuration of the
     members it reconfigures, which would otherwise keep the drill's priority)."""
     admins = {
-        name: redis.Redis(
-            host=address, port=port, username="admin", password=secrets["redis_admin"], socket_timeout=2, retry=NO_RETRY
-        )
-        for name, (address, port) in endpoints.redis_members.items()
+        name: redis_client.node(Endpoint(*member), secrets["redis_admin"], timeout=2)
+        for name, member in endpoints.redis_members.items()
     }
     for name, admin in admins.items():
         admin.config_set("replica-priority", 1 if name == target else DEFAULT_REPLICA_PRIORITY)
     try:
-        sentinel_address, sentinel_port = endpoints.sentinels[0]
-        sentinel = redis.Redis(
-            host=sentinel_address,
-            port=sentinel_port,
-            password=secrets["sentinel"],
-            socket_timeout=2,
-            retry=NO_RETRY,
-            decode_responses=True,
-        )
+        sentinels = endpoints.sentinel_set(secrets["sentinel"], timeout=2)
         # Sentinel learns a replica's priority from its INFO, polled every 10 s: fail over only
         # once it sees the new priorities, or it picks by replication offset instead.
-        address, port = endpoints.redis_members[target]
-        wait_for(
-            lambda: _sentinel_priority(sentinel, address, port) == 1, timeout, f"Sentinel to see {target}'s priority"
-        )
-        sentinel.execute_command("SENTINEL", "FAILOVER", "roadie")
+        replica = Endpoint(*endpoints.redis_members[target])
+        wait_for(lambda: sentinels.replica_priority(replica) == 1, timeout, f"Sentinel to see {target}'s priority")
+        sentinels.failover()
         wait_for(lambda: redis_master(endpoints, secrets) == target, timeout, f"Sentinel to promote {target}")
     finally:
         for admin in admins.values():
@@ -100,33 +81,15 @@ def move_redis_master(endpoints: Endpoints, secrets: dict[str, str], target: str
             admin.config_rewrite()
 
 
-def _sentinel_priority(sentinel: redis.Redis, address: str, port: int) -> int | None:
-    for replica in sentinel.execute_command("SENTINEL", "REPLICAS", "roadie"):
-        fields = dict(zip(replica[::2], replica[1::2], strict=True)) if isinstance(replica, list) else replica
-        if fields.get("ip") == address and int(fields.get("port", 0)) == port:
-            return int(fields.get("slave-priority", fields.get("replica-priority", -1)))
-    return None
-
-
 def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:
     """The master has every replica connected and every Sentinel sees the quorum."""
     master = redis_master(endpoints, secrets)
     if master is None:
         return False
-    address, port = endpoints.redis_members[master]
+    admin = redis_client.node(Endpoint(*endpoints.redis_members[master]), secrets["redis_admin"])
     try:
-        admin = redis.Redis(
-            host=address, port=port, username="admin", password=secrets["redis_admin"], socket_timeout=1, retry=NO_RETRY
-        )
         replicas = admin.info("replication").get("connected_slaves", 0)
-        quorum = all(
-            str(
-                redis.Redis(
-                    host=a, port=p, password=secrets["sentinel"], socket_timeout=1, decode_responses=True
-                ).execute_command("SENTINEL", "CKQUORUM", "roadie")
-            ).startswith("OK")
-            for a, p in endpoints.sentinels
-        )
+        quorum = endpoints.sentinel_set(secrets["sentinel"]).quorum()
     except redis.RedisError:
         return False
     return quorum and replicas == len(endpoints.redis_members) - 1

@@ -2,11 +2,12 @@
 so no address or port is written down twice."""
 
 from dataclasses import dataclass
-from typing import Any
 
-from roadie.errors import RoadieError
-from roadie.lab import hosts
-from roadie.lab.inventory import Lab, LabHost
+from roadie.lab.inventory import Lab
+from roadie.services import registry
+from roadie.services.patroni import Patroni
+from roadie.services.redis import DEFAULT_MASTER_NAME, Sentinels
+from roadie.services.registry import Endpoint
 
 
 @dataclass(frozen=True)
@@ -16,42 +17,30 @@ class Endpoints:
     sentinels: list[tuple[str, int]]
     redis_members: dict[str, tuple[str, int]]
     app_lb: str | None  # base URL of the app load balancer, when deployed
+    sentinel_master: str = DEFAULT_MASTER_NAME
 
+    def patroni(self) -> Patroni:
+        """The cluster, through its members' REST APIs."""
+        return Patroni([Endpoint(address, rest).url() for address, _, rest in self.pg_members.values()])
 
-def service(host: LabHost, kind: str) -> dict[str, Any] | None:
-    return next((m for m in hosts.manifests(host) if m.get("kind") == kind), None)
-
-
-def _required(host: LabHost, kind: str) -> dict[str, Any]:
-    entry = service(host, kind)
-    if entry is None:
-        raise RoadieError(f"{host.name} has no {kind} service: is the lab up? ('roadie lab up')")
-    return entry
+    def sentinel_set(self, password: str, timeout: float = 1.0) -> Sentinels:
+        return Sentinels(tuple(Endpoint(*s) for s in self.sentinels), password, self.sentinel_master, timeout)
 
 
 def discover(lab: Lab) -> Endpoints:
-    pg_lb = _required(lab.group("pg_lb")[0], "haproxy_pg")
+    pg_lb = registry.service(lab.group("pg_lb")[0], "haproxy_pg")
     members = {}
     for host in lab.group("postgres"):
-        entry = _required(host, "patroni")
-        members[host.name] = (entry["address"], int(entry["ports"]["postgresql"]), int(entry["ports"]["restapi"]))
-    sentinels = []
-    redis_members = {}
-    for host in lab.group("sentinel"):
-        entry = _required(host, "sentinel")
-        sentinels.append((entry["address"], int(entry["ports"]["sentinel"])))
-    for host in lab.group("redis"):
-        entry = _required(host, "redis")
-        redis_members[host.name] = (entry["address"], int(entry["ports"]["redis"]))
-    app_lb = None
-    lb_hosts = lab.group("lb")
-    lb_entry = service(lb_hosts[0], "loadbalancer") if lb_hosts else None
-    if lb_entry is not None:
-        app_lb = f"http://{lb_entry['address']}:{int(lb_entry['ports']['http'])}"
+        entry = registry.service(host, "patroni")
+        members[host.name] = (entry.address, entry.ports["postgresql"], entry.ports["restapi"])
+    sentinels = [registry.service(host, "sentinel") for host in lab.group("sentinel")]
+    redis_members = {host.name: registry.service(host, "redis").endpoint("redis") for host in lab.group("redis")}
+    lb = registry.first(lab, "lb", "loadbalancer")
     return Endpoints(
-        pg_lb=(pg_lb["address"], int(pg_lb["ports"]["primary"]), int(pg_lb["ports"]["replicas"])),
+        pg_lb=(pg_lb.address, pg_lb.ports["primary"], pg_lb.ports["replicas"]),
         pg_members=members,
-        sentinels=sentinels,
-        redis_members=redis_members,
-        app_lb=app_lb,
+        sentinels=[(s.address, s.ports["sentinel"]) for s in sentinels],
+        redis_members={name: (e.address, e.port) for name, e in redis_members.items()},
+        app_lb=lb.url("http") if lb is not None else None,
+        sentinel_master=sentinels[0].text("master_name", DEFAULT_MASTER_NAME) if sentinels else DEFAULT_MASTER_NAME,
     )

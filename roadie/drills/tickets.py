@@ -21,6 +21,7 @@ from roadie.drills.records import Journal
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 EVENT_SECTORS = 4
 EVENT_ROWS = 30
@@ -156,9 +157,9 @@ def create_event(base_url: str, api: ApiCredentials) -> tuple[int, list[int]]:
 def app_config(lab: Lab) -> dict[str, Any]:
     """The app's own rendered configuration (app.yml of the first app host that has one)."""
     for host in lab.group("app"):
-        entry = next((m for m in hosts.manifests(host) if m.get("kind") == "app"), None)
+        entry = registry.find(host, "app")
         if entry is not None:
-            return yaml.safe_load(hosts.on_disk(host, entry["config"]).read_text())
+            return yaml.safe_load(hosts.on_disk(host, entry.text("config")).read_text())
     raise RoadieError("the app is not deployed: no app host has an app service")
 
 

@@ -10,7 +10,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Hashable
 
-import httpx
 import psycopg
 import redis.asyncio as aioredis
 
@@ -18,7 +17,8 @@ from roadie.checker.history import MemberState, Sample
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import NO_RETRY, PgTarget
 from roadie.drills.records import Journal
-from roadie.lab.haproxy import up_servers
+from roadie.services.haproxy import AsyncHaproxyStats
+from roadie.services.patroni import AsyncPatroni, leaders
 
 SAMPLE_INTERVAL = 0.25
 FENCE_TABLE = "drill_fence"
@@ -86,21 +86,17 @@ class PatroniLeaderWatcher(Watcher):
 
     def __init__(self, journal: Journal, endpoints: Endpoints) -> None:
         super().__init__(journal)
-        self.urls = [f"http://{a}:{rest}/cluster" for a, _, rest in endpoints.pg_members.values()]
-        self.client = httpx.AsyncClient(timeout=0.4)
+        self.patroni = AsyncPatroni(endpoints.patroni().urls, timeout=0.4)
 
     async def sample(self) -> Hashable:
-        for url in self.urls:
-            try:
-                members = (await self.client.get(url)).json()["members"]
-            except (httpx.HTTPError, ValueError, KeyError):
-                continue
-            leaders = sorted(m["name"] for m in members if m["role"] in ("leader", "standby_leader"))
-            return leaders[0] if leaders else "none"
-        return "unknown"
+        members = await self.patroni.cluster()
+        if members is None:
+            return "unknown"
+        found = leaders(members)
+        return found[0] if found else "none"
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.patroni.close()
 
 
 class WritablePrimariesWatcher(Watcher):
@@ -191,6 +187,7 @@ class SentinelMasterWatcher(Watcher):
             )
             for a, p in endpoints.sentinels
         ]
+        self.master_name = endpoints.sentinel_master
 
     async def sample(self) -> Hashable:
         answers = await asyncio.gather(*(self._ask(c) for c in self.clients))
@@ -199,7 +196,7 @@ class SentinelMasterWatcher(Watcher):
 
     async def _ask(self, client: aioredis.Redis) -> str:
         try:
-            host, port = await client.execute_command("SENTINEL", "get-master-addr-by-name", "roadie")
+            host, port = await client.execute_command("SENTINEL", "get-master-addr-by-name", self.master_name)
         except Exception:
             return ""
         return f"{host.decode()}:{port.decode()}"
@@ -216,15 +213,13 @@ class HaproxyBackendWatcher(Watcher):
 
     def __init__(self, journal: Journal, *, stats_url: str, password: str, backend: str, source: str) -> None:
         super().__init__(journal)
-        self.url = stats_url
+        self.stats = AsyncHaproxyStats(stats_url, password, timeout=0.4)
         self.backend = backend
         self.source = source
-        self.client = httpx.AsyncClient(timeout=0.4, auth=("stats", password))
 
     async def sample(self) -> Hashable:
-        csv = (await self.client.get(self.url)).text
-        up = sorted(up_servers(csv, self.backend))
+        up = sorted(await self.stats.up(self.backend))
         return ",".join(up) or "none"
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.stats.close()

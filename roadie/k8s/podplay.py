@@ -31,17 +31,20 @@ from app.common import env_overlay
 from app.common.settings import ENV_PREFIX
 from app.search.wiring import SEARCH_CONFIG_NAME, SEARCH_ENV_PREFIX
 from roadie.errors import RoadieError
+from roadie.inventory import ports
 from roadie.k8s.appconfig import APP_YML_KEY, CONFIG_DIR, AppEndpoints, manifests_dir, render_app_yml, template
 from roadie.k8s.image import LISTEN_ADDRESS_ENV, image_names, podman
 from roadie.lab import hosts
-from roadie.lab.inventory import Lab, LabHost
+from roadie.lab.inventory import Lab
 from roadie.lab.secrets import load_secrets
 from roadie.paths import shared_group_vars_dir
+from roadie.services import registry
 
 # A loopback address of its own on the host network (region 1's regional range, next to the app
 # load balancer's .51): no lab host has it, and `check_address_free` makes sure nothing else does.
 POD_ADDRESS = "127.1.0.32"
-APP_PORT = 8000
+# The app's port in the pod: the hosts' (the Deployment's containerPort is the same, tests/k8s).
+APP_PORT = ports.port("app", "http")
 DEPLOYMENT_FILE = "deployment.yaml"
 APP_NAME = "roadie-app"
 APP_CONTAINER = "app"
@@ -98,16 +101,16 @@ class PodRun:
 def lab_endpoints(lab: Lab) -> AppEndpoints:
     """The lab's services as the app's ConfigMap names a stack's: from the service registry,
     choosing as role `app` does (the pg_lb host, every Sentinel, the first RabbitMQ node)."""
-    pg = _registered(lab.group("pg_lb")[0], "haproxy_pg")
-    sentinels = [_registered(host, "sentinel") for host in lab.group("sentinel")]
-    rabbitmq = _registered(lab.group("rabbitmq")[0], "rabbitmq")
+    pg = registry.service(lab.group("pg_lb")[0], "haproxy_pg")
+    sentinels = [registry.endpoint(host, "sentinel", "sentinel") for host in lab.group("sentinel")]
+    rabbitmq = registry.endpoint(lab.group("rabbitmq")[0], "rabbitmq", "amqp")
     return AppEndpoints(
-        postgres_host=pg["address"],
-        postgres_primary_port=int(pg["ports"]["primary"]),
-        postgres_replica_port=int(pg["ports"]["replicas"]),
-        sentinels=tuple((entry["address"], int(entry["ports"]["sentinel"])) for entry in sentinels),
-        rabbitmq_host=rabbitmq["address"],
-        rabbitmq_port=int(rabbitmq["ports"]["amqp"]),
+        postgres_host=pg.address,
+        postgres_primary_port=pg.ports["primary"],
+        postgres_replica_port=pg.ports["replicas"],
+        sentinels=tuple((entry.address, entry.port) for entry in sentinels),
+        rabbitmq_host=rabbitmq.address,
+        rabbitmq_port=rabbitmq.port,
         otlp_endpoint="",  # no Jaeger in the lab
     )
 
@@ -131,7 +134,7 @@ def lab_search_files(lab: Lab, node: str, url: str) -> tuple[dict[str, str], dic
     """search.yml (and the hotel directory) for the pod, from the lab's rendered search settings:
     the pod is the only search node, and the Redis passwords and the node token move to the Secret."""
     node_host = lab.group("app")[0]
-    config_dir = hosts.on_disk(node_host, str(_registered(node_host, "app")["config"])).parent
+    config_dir = hosts.on_disk(node_host, registry.service(node_host, "app").text("config")).parent
     settings = yaml.safe_load((config_dir / SEARCH_CONFIG_NAME).read_text())
     secrets = {env_overlay.env_name(SEARCH_ENV_PREFIX, path): str(_pop(settings, path)) for path in SEARCH_SECRET_PATHS}
     settings["node"] = node
@@ -150,13 +153,6 @@ def _pop(settings: dict[str, Any], path: tuple[str, ...]) -> Any:
     for part in path[:-1]:
         settings = settings[part]
     return settings.pop(path[-1])
-
-
-def _registered(host: LabHost, kind: str) -> dict[str, Any]:
-    entry = hosts.manifest(host, kind)
-    if entry is None:
-        raise RoadieError(f"{host.name} has no {kind} service installed: bring the lab up first (roadie lab up)")
-    return entry
 
 
 def check_address_free(lab: Lab, address: str, port: int) -> None:

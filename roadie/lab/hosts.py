@@ -1,24 +1,21 @@
 """A lab host as the toolkit uses it: power through its machine, services through its systemd.
 
-Service state is asked of the host's own systemd over SSH (as an operator would); the service
-registry (`/etc/roadie/services.d/*.json`, written by the roles) is read from the host's disk,
-which the controller has mounted, so that it can be read while the host is powered off.
+Service state is asked of the host's own systemd over SSH (as an operator would); which
+services the host has comes from its service registry (roadie.services.registry).
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from roadie.lab import machines, ssh
 from roadie.lab.inventory import LabHost, lab_root
 from roadie.lab.machines import Bind
+from roadie.services import registry
 
-REGISTRY = "etc/roadie/services.d"
 # The wheelhouse the controller builds for the hosts' pip (roadie/lab/wheelhouse.py), mounted
 # read-only into every host where the lab inventory's pip configuration points.
 WHEELHOUSE_TARGET = "/var/cache/roadie/wheels"
@@ -100,7 +97,7 @@ def kill_service(host: LabHost, unit: str, signal: str = "KILL") -> None:
 
 def services(host: LabHost) -> list[ServiceState]:
     """The state of every service the registry lists for the host (empty when it is off)."""
-    names = [str(m["name"]) for m in manifests(host)]
+    names = [s.name for s in registry.services(host)]
     if not names or not is_powered_on(host):
         return []
     return parse_show(systemctl(host, "show", "--property=Id,ActiveState,MainPID", *(f"{n}.service" for n in names)))
@@ -131,16 +128,3 @@ def journal(host: LabHost, unit: str, *, lines: int | None = None, output: str =
     argv += ["--unit", f"{unit}.service"] + (["--lines", str(lines)] if lines else [])
     result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
     return result.stdout.splitlines()
-
-
-def manifests(host: LabHost) -> list[dict[str, Any]]:
-    """The services the roles installed on the host (its service registry)."""
-    registry = host.root / REGISTRY
-    if not registry.is_dir():
-        return []
-    return [json.loads(p.read_text()) for p in sorted(registry.glob("*.json"))]
-
-
-def manifest(host: LabHost, kind: str) -> dict[str, Any] | None:
-    """The registry entry of the host's service of `kind`, if it has one."""
-    return next((m for m in manifests(host) if m.get("kind") == kind), None)

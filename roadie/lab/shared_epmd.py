@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from roadie.errors import RoadieError
+from roadie.inventory import ports
 from roadie.lab import cgroup
 
 GROUP = "lab-epmd"
 # Erlang's port mapper port (every node and CLI tool asks it there).
-PORT = 4369
+PORT = ports.port("rabbitmq", "epmd")
 LISTEN_TIMEOUT_S = 5.0
 
 

@@ -2,7 +2,6 @@
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from rich.table import Table
 
@@ -11,6 +10,8 @@ from roadie.lab.inventory import Lab, LabHost
 from roadie.lab.probes import probe_role
 from roadie.lab.secrets import load_secrets
 from roadie.lab.standins import NOT_RUNNABLE
+from roadie.services import registry
+from roadie.services.registry import Service
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,14 @@ def _host_rows(host: LabHost, secrets: dict[str, str]) -> list[ServiceRow]:
     if not hosts.is_powered_on(host):
         return [ServiceRow(host.name, location, host.address, "(host)", "POWERED OFF", "")]
     states = {s.name: s.state for s in hosts.services(host)}
-    installed = hosts.manifests(host)
+    installed = registry.services(host)
     if not installed:
         return [ServiceRow(host.name, location, host.address, "(none)", "RUNNING", "host up, no services installed")]
     rows = []
-    for manifest in installed:
-        name = str(manifest["name"])
-        state = states.get(name, "MISSING")
-        role = probe_role(manifest, secrets) if state == "RUNNING" else _not_running(manifest)
-        rows.append(ServiceRow(host.name, location, host.address, name, state, role))
+    for service in installed:
+        state = states.get(service.name, "MISSING")
+        role = probe_role(service, secrets) if state == "RUNNING" else _not_running(service)
+        rows.append(ServiceRow(host.name, location, host.address, service.name, state, role))
     return rows
 
 
@@ -60,6 +60,6 @@ def standins_table() -> Table:
     return table
 
 
-def _not_running(manifest: dict[str, Any]) -> str:
+def _not_running(service: Service) -> str:
     """Why a service may rightly be down: a standby's services wait for a failover."""
-    return "" if manifest.get("enabled", True) else "standby: started by a failover"
+    return "" if service.enabled else "standby: started by a failover"

@@ -6,13 +6,14 @@ address, and keeps its configuration and secrets private."""
 import pytest
 import testinfra
 
-from roadie.lab import hosts, shared_epmd
+from roadie.lab import shared_epmd
 from roadie.lab.inventory import load_lab
+from roadie.services import registry
 
 LAB = load_lab()
 # Hosts with a service that runs; a standby's services (the DR app tier, started by the
 # region failover) are installed but not enabled.
-RUNNING = [h for h in LAB.hosts if any(m.get("enabled", True) for m in hosts.manifests(h))]
+RUNNING = [h for h in LAB.hosts if any(s.enabled for s in registry.services(h))]
 # Services whose main process keeps root: HAProxy's master (master-worker mode: it re-reads its
 # configuration and binds on reload) serves nothing itself; its workers run as haproxy.
 ROOT_MASTERS = {"haproxy-pg": "haproxy", "haproxy-lb": "haproxy"}
@@ -32,16 +33,16 @@ def infra_host(name):
 
 def enabled_services():
     for host in RUNNING:
-        for entry in hosts.manifests(host):
-            if entry.get("enabled", True):
-                yield pytest.param(host, entry, id=f"{host.name}-{entry['name']}")
+        for entry in registry.services(host):
+            if entry.enabled:
+                yield pytest.param(host, entry, id=f"{host.name}-{entry.name}")
 
 
 def service_ports():
     for host in RUNNING:
-        for entry in (m for m in hosts.manifests(host) if m.get("enabled", True)):
-            for port_name, port in entry.get("ports", {}).items():
-                yield pytest.param(host, entry, int(port), id=f"{host.name}-{entry['name']}-{port_name}")
+        for entry in (s for s in registry.services(host) if s.enabled):
+            for port_name, port in entry.ports.items():
+                yield pytest.param(host, entry, port, id=f"{host.name}-{entry.name}-{port_name}")
 
 
 def test_hosts_run_systemd_and_answer_as_the_deploy_user():
@@ -55,17 +56,17 @@ def test_hosts_run_systemd_and_answer_as_the_deploy_user():
 @pytest.mark.parametrize(("host", "entry"), list(enabled_services()))
 def test_every_service_is_an_enabled_running_unit_under_its_own_user(host, entry):
     target = infra_host(host.name)
-    unit = target.service(entry["name"])
+    unit = target.service(entry.name)
     assert unit.is_enabled
     assert unit.is_running
-    pid = target.check_output(f"systemctl show --property=MainPID --value {entry['name']}.service")
+    pid = target.check_output(f"systemctl show --property=MainPID --value {entry.name}.service")
     owner = target.check_output(f"ps -o user= -p {pid}")
-    assert owner == entry["user"], (entry["name"], owner)
-    if entry["name"] in ROOT_MASTERS:
+    assert owner == entry.user, (entry.name, owner)
+    if entry.name in ROOT_MASTERS:
         workers = set(target.check_output(f"ps -o user= --ppid {pid}").split())
-        assert workers == {ROOT_MASTERS[entry["name"]]}, (entry["name"], workers)
+        assert workers == {ROOT_MASTERS[entry.name]}, (entry.name, workers)
     else:
-        assert owner != "root", f"{entry['name']} runs as root"
+        assert owner != "root", f"{entry.name} runs as root"
 
 
 @pytest.mark.parametrize(("host", "entry", "port"), list(service_ports()))
@@ -93,15 +94,15 @@ def test_services_read_nothing_from_stdin(host):
     """StandardInput=null for every unit: a child that outlives its parent (PostgreSQL under
     Patroni) never holds a pipe from the service manager."""
     target = infra_host(host.name)
-    for entry in hosts.manifests(host):
-        value = target.check_output(f"systemctl show --property=StandardInput --value {entry['name']}.service")
-        assert value == "null", (entry["name"], value)
+    for entry in registry.services(host):
+        value = target.check_output(f"systemctl show --property=StandardInput --value {entry.name}.service")
+        assert value == "null", (entry.name, value)
 
 
 def private_files():
     for host in RUNNING:
-        for entry in hosts.manifests(host):
-            for path, owner, mode in PRIVATE_FILES.get(str(entry["kind"]), []):
+        for entry in registry.services(host):
+            for path, owner, mode in PRIVATE_FILES.get(entry.kind, []):
                 yield pytest.param(host, path, owner, mode, id=f"{host.name}-{path}")
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from app.common.settings import EXAMPLE_SECRET_MARKER, SettingsError, load_settings, secret_variables
+from roadie.inventory import ports
 from roadie.k8s.appconfig import (
     AppConfigError,
     AppEndpoints,
@@ -18,7 +19,11 @@ from roadie.k8s.appconfig import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLE_DEFAULTS = yaml.safe_load((ROOT / "ansible/roles/app/defaults/main.yml").read_text())
+# The role's defaults, with the ports it reads from the port table as numbers.
+ROLE_DEFAULTS = {
+    name: ports.resolve(value)
+    for name, value in yaml.safe_load((ROOT / "ansible/roles/app/defaults/main.yml").read_text()).items()
+}
 ENDPOINTS = AppEndpoints(
     postgres_host="pg.internal",
     postgres_primary_port=5000,

@@ -1,6 +1,6 @@
 """HAProxy stats CSV: only the named backend's UP servers count."""
 
-from roadie.lab.haproxy import up_servers
+from roadie.services.haproxy import up_servers
 
 CSV = """# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,ereq,econ,eresp,wretr,wredis,status
 pg_primary,FRONTEND,,,,,,,,,,,,,,,,OPEN

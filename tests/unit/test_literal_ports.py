@@ -1,6 +1,9 @@
-"""No well-known port is written as a literal in the Python of roadie/ and app/: a port is
-declared once, by the role that opens it (`<role>_port` in ansible/roles/*/defaults/main.yml,
-published on each host in the service registry), and Python reads it from there.
+"""No well-known port is written as a literal in the Python of roadie/, app/ and infra/ (the
+Pulumi program): a port is declared once, in the port table
+(ansible/playbooks/group_vars/all/ports.yml), which the roles' defaults read
+(`<role>_port: "{{ roadie_ports.<service>.<port> }}"`) and publish on each host in the service
+registry; Python reads it from the registry (roadie.services.registry), or from the table itself
+(roadie.inventory.ports) for what is decided before a host runs.
 
 A literal counts when it is used as a port: an integer under a name, keyword, dict key or
 argument named *port*, or a number after a colon in a string (`host:5432`, f"{host}:5432").
@@ -15,40 +18,37 @@ from pathlib import Path
 import pytest
 import yaml
 
+from roadie.inventory import ports
 from roadie.paths import project_root
 
 ROOT = project_root()
-SOURCES = ("roadie", "app")
+SOURCES = ("roadie", "app", "infra")
 
 # Below 1024 a number is too common (`:80`, `:443`) to mean one of our services.
 LOWEST = 1024
 
-# Debt, not design: literals that predate one port table (issue 17, item 1), each listed by
-# file and port so a new one fails; remove an entry when its file reads the declaration.
+# Literals kept on purpose, each listed by file and port so a new one fails. app/ is the product:
+# it ships and runs without the toolkit or the Ansible tree (issue 17, item 5), so it cannot read
+# the table; its settings are validated, and every deployment (role app, the k8s ConfigMap) sets
+# the port explicitly.
 ALLOWED: dict[str, set[int]] = {
-    # Nine runbook URLs built from group addresses and fixed ports.
-    "roadie/runbooks/environment.py": {2379, 5000, 8000, 8008, 8100, 9090, 9093, 9100, 15692},
-    # etcd endpoints of the old primary region, rebuilt from the Patroni members' addresses.
-    "roadie/dr/failback.py": {2379},
-    # The DR write probe's port when the inventory has no HAProxy (pg_lb) in region 1.
-    "roadie/dr/run.py": {5000},
-    # The app's settings defaults (app/ is shipped apart from the roles' declarations).
+    # The app's settings default for RabbitMQ's port (AMQP's standard one), for a settings file
+    # that names none.
     "app/common/settings.py": {5672},
-    # The supplier simulator's --port default (a lab stand-in; its unit tests start it without one).
+    # The supplier simulator's --port default (a lab stand-in run by the supplier_sim role, which
+    # always passes --port; its unit tests start it without one).
     "app/suppliersim/__main__.py": {8100},
-    # The app's port inside the pod spec podplay renders.
-    "roadie/k8s/podplay.py": {8000},
 }
 
 
 def well_known_ports() -> dict[int, list[str]]:
-    """Every port a role declares (`*_port` in its defaults), with the variables declaring it."""
-    ports: dict[int, list[str]] = {}
-    for defaults in sorted(ROOT.glob("ansible/roles/*/defaults/main.yml")):
-        for key, value in (yaml.safe_load(defaults.read_text()) or {}).items():
-            if key.endswith("_port") and isinstance(value, int) and value >= LOWEST:
-                ports.setdefault(value, []).append(key)
-    return ports
+    """Every port of the port table, with the `service.port` names declaring it."""
+    found: dict[int, list[str]] = {}
+    for service, named in ports.table().items():
+        for name, number in named.items():
+            if number >= LOWEST:
+                found.setdefault(number, []).append(f"{service}.{name}")
+    return found
 
 
 WELL_KNOWN = well_known_ports()
@@ -146,8 +146,63 @@ def _python_files() -> list[Path]:
 
 
 def test_the_roles_declare_the_well_known_ports():
-    # The declaration the guard reads: a typo in its glob would make every check pass.
+    # The declaration the guard reads: a typo in its path would make every check pass.
     assert {5432, 6379, 26379, 2379, 2380, 8008, 5672, 15672, 9090, 9093, 8432, 5000} <= set(WELL_KNOWN)
+
+
+def role_port_literals(root: Path = ROOT) -> dict[str, int]:
+    """`role/variable` -> number for every port a role's defaults write as a number of its own."""
+    found = {}
+    for defaults in sorted(root.glob("ansible/roles/*/defaults/main.yml")):
+        for key, value in (yaml.safe_load(defaults.read_text()) or {}).items():
+            if key.endswith("_port") and isinstance(value, int) and value >= LOWEST:
+                found[f"{defaults.parent.parent.name}/{key}"] = value
+    return found
+
+
+def test_role_defaults_read_their_ports_from_the_table():
+    # 26379 was written in five roles (redis, sentinel, redis_exporter, app, app_search): a
+    # consumer reads the producer's entry of the table instead of a number of its own.
+    assert role_port_literals() == {}
+    references = {}
+    for defaults in sorted(ROOT.glob("ansible/roles/*/defaults/main.yml")):
+        for key, value in (yaml.safe_load(defaults.read_text()) or {}).items():
+            if key.endswith("_port"):
+                references[key] = ports.referenced(value)
+    unread = sorted(key for key, reference in references.items() if reference is None)
+    assert unread == [], f"*_port defaults that do not read roadie_ports: {unread}"
+    # Each reference names a port the table has (ports.port raises naming the missing one).
+    assert all(ports.port(*reference) for reference in references.values() if reference)
+
+
+def test_the_role_guard_finds_a_port_number_in_a_roles_defaults(tmp_path):
+    """Known-bad input: a role whose defaults write 26379 again."""
+    defaults = tmp_path / "ansible" / "roles" / "consumer" / "defaults"
+    defaults.mkdir(parents=True)
+    (defaults / "main.yml").write_text("consumer_sentinel_port: 26379\nconsumer_user: app\n")
+    assert role_port_literals(tmp_path) == {"consumer/consumer_sentinel_port": 26379}
+
+
+RUNBOOK_PORT = re.compile(r"(?::|-p\s+)(\d{4,5})\b")
+
+
+def runbook_ports(text: str) -> list[int]:
+    """Well-known ports written in the shell blocks of a runbook's Markdown."""
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return sorted({int(n) for block in blocks for n in RUNBOOK_PORT.findall(block) if int(n) in WELL_KNOWN})
+
+
+def test_the_runbook_guard_finds_a_port():
+    """Known-bad input: the commands the runbooks held before PATRONI_URLS and SENTINEL_PORT."""
+    text = 'Prose :8008 is fine.\n```sh\ncurl "http://$m:8008/cluster"\nredis-cli -p 26379 PING\n```\n'
+    assert runbook_ports(text) == [8008, 26379]
+
+
+def test_runbooks_name_no_port():
+    # Runbook commands reach services through the environment's URLs and ports (PATRONI_URLS,
+    # SENTINEL_PORT...), never `host:8008` or `-p 26379`.
+    found = {book.name: runbook_ports(book.read_text()) for book in sorted((ROOT / "runbooks").glob("*.md"))}
+    assert {name: numbers for name, numbers in found.items() if numbers} == {}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from roadie.chaos.context import FAULTED, endpoints, lab, record_fault
 from roadie.chaos.lab import actions as lab_actions
 from roadie.drills import cluster, faults
 from roadie.errors import RoadieError
-from roadie.lab import hosts as lab_hosts
+from roadie.services import registry
 
 __all__ = [
     "freeze_leader_host",
@@ -58,13 +58,11 @@ def switchover(
     the_endpoints = endpoints(configuration)
     leader = _leader(configuration)
     if not candidate:
-        sync = [m["name"] for m in cluster.patroni_members(the_endpoints) if m["role"] == "sync_standby"]
+        sync = [m.name for m in cluster.patroni_members(the_endpoints) if m.role == "sync_standby"]
         if not sync:
             raise RoadieError(f"Patroni leader {leader} has no synchronous standby to switch over to")
         candidate = sync[0]
     host = lab(configuration).host(leader)
-    entry = next((m for m in lab_hosts.manifests(host) if m.get("kind") == "patroni"), None)
-    if entry is None:
-        raise RoadieError(f"{leader} has no Patroni service installed")
-    at = faults.switchover(lab(configuration), leader, candidate, str(entry["patronictl"]), str(entry["config"]))
+    entry = registry.service(host, "patroni")
+    at = faults.switchover(lab(configuration), leader, candidate, entry.text("patronictl"), entry.text("config"))
     return record_fault({leader: at})

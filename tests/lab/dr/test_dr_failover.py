@@ -12,6 +12,7 @@ from roadie.dr.topology import discover
 from roadie.drills import tickets
 from roadie.errors import RoadieError
 from roadie.lab import hosts
+from roadie.services import registry
 from tests.support import wait_until
 
 
@@ -32,7 +33,7 @@ def region1_back(lab):
         if host.region == 1 and hosts.is_created(host):
             if not hosts.is_powered_on(host):
                 return False
-            enabled = {str(m["name"]) for m in hosts.manifests(host) if m.get("enabled", True)}
+            enabled = {s.name for s in registry.services(host) if s.enabled}
             states = {state.name: state.state for state in hosts.services(host)}
             if any(states.get(name) != "RUNNING" for name in enabled):
                 return False

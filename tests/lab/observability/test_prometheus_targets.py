@@ -5,7 +5,7 @@ import subprocess
 import httpx
 import pytest
 
-from roadie.lab import hosts
+from roadie.services import registry
 from tests.lab.observability.conftest import query
 from tests.support import wait_until
 
@@ -96,13 +96,13 @@ def test_monitoring_servers_and_exporters_listen_on_their_host_address_only(lab,
     sockets = listening_sockets()
     checked = 0
     for host in running_hosts:
-        for entry in hosts.manifests(host):
-            if entry.get("kind") not in SERVER_KINDS:
+        for entry in registry.services(host):
+            if entry.kind not in SERVER_KINDS:
                 continue
-            for port in entry["ports"].values():
+            for port in entry.ports.values():
                 bound = [local for local, _ in sockets if local.rsplit(":", 1)[1] == str(port)]
-                assert f"{host.address}:{port}" in bound, (entry["name"], host.name, bound)
-                assert not [b for b in bound if b.startswith(("0.0.0.0:", "*:", "[::]:"))], (entry["name"], bound)
+                assert f"{host.address}:{port}" in bound, (entry.name, host.name, bound)
+                assert not [b for b in bound if b.startswith(("0.0.0.0:", "*:", "[::]:"))], (entry.name, bound)
                 checked += 1
     assert checked >= 10
 

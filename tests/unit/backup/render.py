@@ -7,6 +7,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 
+from roadie.inventory import ports
 from roadie.paths import ansible_dir
 
 init_plugin_loader()
@@ -35,6 +36,7 @@ def variables(
         "roadie_environment": "production",
         "roadie_install_packages": True,
         "ansible_managed": "Ansible managed",
+        **ports.ansible_variables(),
         "groups": {"all": list(hostvars), **groups},
         "hostvars": hostvars,
         **hostvars[host],

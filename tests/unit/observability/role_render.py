@@ -8,6 +8,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
 
+from roadie.inventory import ports
 from roadie.paths import ansible_dir
 
 init_plugin_loader()
@@ -49,6 +50,7 @@ def role_variables(role: str, overrides: dict[str, Any] | None = None) -> dict[s
         "group_names": ["monitoring"],
         "role_path": str(ROLES / role),
         "ansible_managed": "Ansible managed",
+        **ports.ansible_variables(),
     }
     registered = {}
     for tasks in (ROLES / role / "tasks").glob("*.yml"):
