@@ -19,6 +19,7 @@ from app.common.settings import AuthSettings
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.services import registry
 
 # A customer token lives this long (a session opened with it, at most as long).
 CUSTOMER_TOKEN_TTL_S = 3600.0
@@ -32,11 +33,12 @@ class ApiCredentials:
     def for_lab(cls, lab: Lab) -> ApiCredentials:
         """The credentials of the lab's app, from its rendered settings."""
         for host in lab.group("app"):
-            entry = next((m for m in hosts.manifests(host) if m.get("kind") == "app"), None)
+            entry = registry.find(host, "app")
             if entry is not None:
-                settings = yaml.safe_load(hosts.on_disk(host, entry["config"]).read_text()) or {}
+                config = entry.text("config")
+                settings = yaml.safe_load(hosts.on_disk(host, config).read_text()) or {}
                 if "auth" not in settings:
-                    raise RoadieError(f"{entry['config']} on {host.name} has no auth settings: redeploy the app")
+                    raise RoadieError(f"{config} on {host.name} has no auth settings: redeploy the app")
                 return cls(AuthSettings.model_validate(settings["auth"]))
         raise RoadieError("the app is not deployed: no app host has an app service")
 
