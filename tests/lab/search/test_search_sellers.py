@@ -40,9 +40,9 @@ def test_a_city_search_asks_only_the_sellers_under_their_codes(client, sim, dire
         assert asked <= sellers, (hotel["hotel_id"], asked, sellers)
 
 
-def test_every_node_shows_its_supplier_settings_and_redis_mode(node_urls):
+def test_every_node_shows_its_supplier_settings_and_redis_mode(node_urls, operator):
     for name, url in node_urls.items():
-        stats = httpx.get(f"{url}/v1/search/stats", timeout=10).json()
+        stats = httpx.get(f"{url}/v1/search/stats", headers=operator, timeout=10).raise_for_status().json()
         assert stats["redis"]["mode"] == "shared", name
         assert stats["suppliers"]["limited"]["contract"]["max_wait"] == 1.0, name
         assert stats["suppliers"]["fast"]["contract"]["max_wait"] == 0.2, name
