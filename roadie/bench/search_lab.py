@@ -1,4 +1,7 @@
-"""`roadie bench search`: how few supplier calls the hotel search makes, and what a cache hit costs.
+"""`roadie bench search --lab`: the search in real time against the lab's Redis and supplier
+simulator: what only the lab shows (cache-hit latency, over-limit calls counted by the simulator,
+the Bloom filter on real Redis). The default `roadie bench search` is the virtual-time replay
+(``roadie.bench.search``); this run's "naive" is the old one per supplier per search.
 
 A seeded, Zipf-distributed workload over ``hotels`` hotels (default 10,000): each search asks
 for ``hotels_per_search`` hotels drawn by popularity (rank r has weight 1/r^s), a check-in date
@@ -31,10 +34,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
-import typer
 from redis.exceptions import RedisError
 from rich.table import Table
 
@@ -44,7 +46,7 @@ from app.search.negative_cache import NegativeCacheConfig
 from app.search.wiring import SearchRuntime, SearchSettings, load_settings
 from roadie.console import console
 from roadie.errors import RoadieError
-from roadie.lab.inventory import Lab, load_lab
+from roadie.lab.inventory import Lab
 
 AEROSPIKE_INDEX_BITS = 64 * 8  # one primary-index entry per record, in RAM
 BLOOM_GOAL_BITS = 21
@@ -311,7 +313,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def render(r: SearchBench) -> Table:
-    table = Table(title="roadie bench search", title_justify="left")
+    table = Table(title="roadie bench search --lab", title_justify="left")
     for column in ("measure", "roadie", "baseline", "ratio", "goal"):
         table.add_column(column)
     m = r.measured
@@ -389,19 +391,6 @@ def render(r: SearchBench) -> Table:
 
 def _goal(met: bool, goal: str) -> str:
     return f"[green]met[/] ({goal})" if met else f"[red]missed[/] ({goal})"
-
-
-def command(
-    searches: Annotated[int, typer.Option(min=100, max=50_000, help="Searches per phase (warm-up, measured).")] = 2000,
-    hotels: Annotated[int, typer.Option(min=10_000, max=1_000_000, help="Hotels in the Zipf workload.")] = 10_000,
-    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Concurrent searches.")] = 48,
-    seconds: Annotated[int, typer.Option(min=5, max=300, help="Time limit of each phase.")] = 60,
-) -> None:
-    """Supplier calls per 1000 searches vs naive, cache-hit latency, Bloom bits per key vs Aerospike."""
-    config = SearchBenchConfig(hotels=hotels, searches=searches, concurrency=concurrency, max_seconds=seconds)
-    with console.status("benchmarking hotel search (about two minutes)..."):
-        result = SearchBenchmark(load_lab(), config).run()
-    console.print(render(result))
 
 
 def summary(result: SearchBench) -> dict[str, Any]:
