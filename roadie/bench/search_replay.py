@@ -59,6 +59,8 @@ from roadie.bench.search_workload import Request, Workload, WorkloadConfig
 MERGE_WINDOW = 0.05  # today's one window for every supplier (50 ms)
 BLOOM_SAMPLE_SECONDS = 1800.0
 CONTRACT_CALLS_PER_SECOND = 100_000
+# The nodes' token on their /internal/ calls; the replay's peers talk over an in-process transport.
+REPLAY_NODE_TOKEN = "replay-node-token-not-a-secret"
 
 
 class Level(Enum):
@@ -208,6 +210,7 @@ class Replay:
             node=name,
             nodes=ring,
             redis={"url": "redis://redis.replay"},  # never connected: the stand-in is passed in
+            node_token=REPLAY_NODE_TOKEN,
             suppliers=tuple(
                 SupplierSettings(name=s, url=f"http://{s}.replay", rate_limit=self._contract(s))
                 for s in self.world.supplier_names
