@@ -56,7 +56,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -78,7 +78,7 @@ from app.search.cache_key import BatchKey, OfferKey, routing_key
 from app.search.contracts import MAX_BATCH, MAX_MERGE_WINDOW, MAX_TIMEOUT, SupplierContract
 from app.search.directory import DirectoryError, FileDirectory, HotelDirectory
 from app.search.durations import parse_duration
-from app.search.fetcher import SupplierFetcher
+from app.search.fetcher import Supplier, SupplierFetcher
 from app.search.look_to_book import (
     DEFAULT_THROTTLE_FROM,
     RETENTION_DAYS,
@@ -409,19 +409,37 @@ class SearchRuntime:
     directory: HotelDirectory | None = None
     health: RedisHealth | None = None  # None: no local mode (a Redis outage fails supplier calls)
     routing: RoutingStats = field(default_factory=RoutingStats)
+    clock: Callable[[], float] = time.time  # what "now" is for the offers' ages
     started_at: float = field(default_factory=time.time)
     _forwarder: Coalescer[tuple[str, BatchKey], str, HotelAnswer] | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: SearchSettings, registry: CollectorRegistry | None = None) -> SearchRuntime:
+    def build(
+        cls,
+        settings: SearchSettings,
+        registry: CollectorRegistry | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        redis: Any = None,
+        store: OfferStore | None = None,
+        supplier: Supplier | None = None,
+        negative: BloomNegativeCache | None = None,
+        peer_http: httpx.AsyncClient | None = None,
+    ) -> SearchRuntime:
+        """The node the settings describe. The keyword arguments replace what it would connect to
+        or read time from (the benchmark's virtual-time replay; None: the real thing): ``clock``
+        for every component (wall clock; the rate limiter's monotonic one), ``redis``, the offer
+        ``store``, the ``supplier`` calls, the ``negative`` cache and the HTTP client to peers."""
         prefix = settings.key_prefix
         directory = load_directory(settings)  # first: a bad file fails before any connection is made
-        redis = connect(settings.redis_settings())
+        clocks = {} if clock is None else {"clock": clock}
+        redis = connect(settings.redis_settings()) if redis is None else redis
         backend, options = settings.offer_store_options()
-        store = create_offer_store(backend, options)
+        store = create_offer_store(backend, options) if store is None else store
         ttl = settings.ttl_table()
-        negative = BloomNegativeCache(redis, settings.negative_cache.config(ttl, f"{prefix}bloom:neg:v2"))
+        if negative is None:
+            negative = BloomNegativeCache(redis, settings.negative_cache.config(ttl, f"{prefix}bloom:neg:v2"), **clocks)
         limits = {
             s.name: SupplierLimit(s.rate_limit.calls, s.rate_limit.per, s.rate_limit.safety, s.rate_limit.safety_ratio)
             for s in settings.suppliers
@@ -429,18 +447,22 @@ class SearchRuntime:
         }
         nodes = [Node(n.name, n.url.rstrip("/"), n.weight) for n in settings.nodes]
         fallback = settings.redis_fallback
-        health = RedisHealth(probe_interval=fallback.probe_interval) if fallback.enabled else None
+        health = RedisHealth(probe_interval=fallback.probe_interval, **clocks) if fallback.enabled else None
         limiter = RedisRateLimiter(
-            redis, limits, prefix=f"{prefix}ratelimit:v1", health=health, node=settings.node, nodes=nodes
+            redis, limits, prefix=f"{prefix}ratelimit:v1", health=health, node=settings.node, nodes=nodes, **clocks
         )
         policy = BreakerPolicy.from_config(settings.breaker)
-        shared = {s.name: RedisBreaker(redis, s.name, policy, prefix=f"{prefix}breaker:v1") for s in settings.suppliers}
-        breakers = shared if health is None else fallback_breakers(shared, health)
-        looks = LookToBookTracker(redis, prefix=f"{prefix}l2b:v1")
+        shared = {
+            s.name: RedisBreaker(redis, s.name, policy, prefix=f"{prefix}breaker:v1", **clocks)
+            for s in settings.suppliers
+        }
+        breakers = shared if health is None else fallback_breakers(shared, health, **clocks)
+        looks = LookToBookTracker(redis, prefix=f"{prefix}l2b:v1", **clocks)
         contracts = settings.contracts()
         caps = {name: c.look_to_book for name, c in contracts.items() if c.look_to_book is not None}
         supplier_http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
-        peer_http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
+        if peer_http is None:
+            peer_http = httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=50))
         suppliers = SupplierClient(
             supplier_http,
             {s.name: s.url.rstrip("/") for s in settings.suppliers},
@@ -448,7 +470,7 @@ class SearchRuntime:
             timeouts={name: c.timeout for name, c in contracts.items()},
         )
         fetcher = SupplierFetcher(
-            supplier=suppliers,
+            supplier=suppliers if supplier is None else supplier,
             breakers=breakers,
             limiter=limiter,
             store=store,
@@ -460,7 +482,7 @@ class SearchRuntime:
             max_batch=settings.batching.max_batch,
             limit_wait=settings.batching.limit_wait,
             contracts=contracts,
-            look_guard=LookToBookGuard(looks, caps) if caps else None,
+            look_guard=LookToBookGuard(looks, caps, **clocks) if caps else None,
         )
         membership = Membership(nodes, self_name=settings.node)
         metrics = None
@@ -483,6 +505,7 @@ class SearchRuntime:
             metrics=metrics,
             directory=directory,
             health=health,
+            clock=time.time if clock is None else clock,
         )
         runtime._forwarder = Coalescer(
             runtime._forward, max_wait=settings.batching.forward_wait, max_batch=settings.batching.max_batch
@@ -551,6 +574,7 @@ class SearchRuntime:
             metrics=self.metrics,
             offers_hidden=self.offers_hidden,
             sellers=None if self.directory is None else self.directory.sellers,
+            clock=self.clock,
         )
         response = await service.search(request)
         return response if city is None else response.model_copy(update={"city": city})
