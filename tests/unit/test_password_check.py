@@ -52,7 +52,7 @@ def test_the_roles_check_the_passwords_they_checked_one_by_one():
     checked = sorted(name for role in roles() for name in _checked_names(role))
     assert checked == [
         "app_customer_issuer_key", "app_operator_token", "app_postgres_password", "app_rabbitmq_password",
-        "app_redis_password", "app_search_node_token", "app_search_redis_password",
+        "app_redis_password", "app_search_node_token", "app_search_operator_token", "app_search_redis_password",
         "app_search_sentinel_password", "app_sentinel_password", "etcd_root_password", "grafana_admin_password",
         "haproxy_pg_stats_password", "loadbalancer_stats_password", "patroni_etcd_password",
         "patroni_etcd_root_password", "patroni_replication_password", "patroni_restapi_password",
