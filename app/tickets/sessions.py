@@ -12,6 +12,7 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.common.singleflight import SingleFlight
 from app.tickets import errors
 from app.tickets.models import Session
 
@@ -26,6 +27,9 @@ class Sessions:
     def __init__(self, redis: Redis, ttl: int) -> None:
         self._redis = redis
         self._ttl = ttl
+        # A crowd on one session (a buyer's retries, a burst of tabs) asks Redis once: 500
+        # concurrent lookups each opening a connection timed out some of them (503s).
+        self._lookups = SingleFlight()
 
     async def create(self, customer: str, token_expires_at: float) -> Session:
         ttl = min(self._ttl, math.floor(token_expires_at - time.time()))
@@ -45,7 +49,7 @@ class Sessions:
         if not session_id or len(session_id) > 100:
             raise errors.Unauthorized("malformed X-Session-Id")
         try:
-            customer = await self._redis.get(session_key(session_id))
+            customer = await self._lookups.do(session_id, lambda: self._redis.get(session_key(session_id)))
         except RedisError as exc:
             raise errors.Unavailable("sessions are unavailable (Redis); retry shortly") from exc
         if customer is None:

@@ -13,8 +13,8 @@ and raises, naming what is left, when that does not happen within the timeout.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import pika
 import psycopg
@@ -26,6 +26,7 @@ from app.common.settings import Settings
 from roadie.drills.cluster import patroni_members
 from roadie.drills.endpoints import Endpoints
 from roadie.errors import RoadieError
+from roadie.services.patroni import ClusterMember
 
 REPLICA_LAG_BYTES = 1 << 20
 POLL = 0.2
@@ -56,15 +57,9 @@ class Backlog:
         )
 
 
-def replica_lags(members: list[dict[str, Any]]) -> dict[str, int | None]:
-    """Bytes each non-leader member is behind, from Patroni's /cluster members."""
-    lags: dict[str, int | None] = {}
-    for member in members:
-        if member.get("role") == "leader":
-            continue
-        lag = member.get("replay_lag", member.get("lag"))
-        lags[str(member.get("name"))] = lag if isinstance(lag, int) else None
-    return lags
+def replica_lags(members: Iterable[ClusterMember]) -> dict[str, int | None]:
+    """Bytes each non-leader member is behind (None: unknown), from Patroni's /cluster members."""
+    return {m.name: m.lag for m in members if m.role != "leader"}
 
 
 class Drain:

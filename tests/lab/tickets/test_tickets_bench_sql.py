@@ -38,14 +38,14 @@ def test_the_booking_sql_books_one_new_seat_per_transaction(app_settings):
     assert sold == bookings == outbox == run.transactions
 
 
-def test_the_drain_waits_for_a_bookings_event_to_be_applied(lab, app_settings, client, new_event):
+def test_the_drain_waits_for_a_bookings_event_to_be_applied(lab, app_settings, client, new_event, session, operator):
     drain = Drain(app_settings, discover(lab))
     drain.wait(drain.mark(), timeout=60)
     event, seats = new_event(seats_per_row=1)
     mark = drain.mark()
-    booked = book(client, event["id"], seats[:1], key=f"drain-{uuid.uuid4()}")
+    booked = book(client, session, event["id"], seats[:1], key=f"drain-{uuid.uuid4()}")
     assert booked.status_code == 201, booked.text
     started = time.monotonic()
     drain.wait(mark, timeout=60)
-    stats = client.get(f"/v1/events/{event['id']}/stats").json()
+    stats = client.get(f"/v1/events/{event['id']}/stats", headers=operator).raise_for_status().json()
     assert stats["tickets_sold"] == 1, f"drained after {time.monotonic() - started:.1f}s but not applied: {stats}"

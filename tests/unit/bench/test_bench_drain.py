@@ -1,7 +1,10 @@
 """Background work between phases: drained only when nothing at all is left."""
 
+import json
+
 from app.tickets.outbox import message_id
 from roadie.bench.drain import INBOX_ID, REPLICA_LAG_BYTES, Backlog, replica_lags
+from roadie.services.patroni import parse_cluster
 
 QUIET = {"db-2": 0, "db-3": 128}
 
@@ -24,12 +27,17 @@ def test_any_work_left_is_not_drained_and_is_named():
 
 
 def test_replica_lags_come_from_patronis_members():
-    members = [
-        {"name": "db-1", "role": "leader", "lag": 0},
-        {"name": "db-2", "role": "sync_standby", "lag": 0},
-        {"name": "db-3", "role": "replica", "lag": "unknown"},
-    ]
-    assert replica_lags(members) == {"db-2": 0, "db-3": None}
+    # As Patroni's /cluster lists them: a lag it cannot tell is a string ("unknown").
+    body = json.dumps(
+        {
+            "members": [
+                {"name": "db-1", "role": "leader", "state": "running", "lag": 0},
+                {"name": "db-2", "role": "sync_standby", "state": "streaming", "lag": 0},
+                {"name": "db-3", "role": "replica", "state": "streaming", "lag": "unknown"},
+            ]
+        }
+    )
+    assert replica_lags(parse_cluster(body)) == {"db-2": 0, "db-3": None}
 
 
 def test_the_inbox_ids_the_drain_looks_for_are_the_apps():
