@@ -31,6 +31,7 @@ from roadie.dr.topology import Member, Region
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.polling import poll_until
 
 NAME = "dr-failback"
 DESCRIPTION = (
@@ -52,13 +53,13 @@ def rebuild_region1(run: DrRun) -> None:
     steps.start_patroni(run.lab, r1)
     via = r1.members[0].host
     started = run.mark("rebuild of region 1 started")
-    steps.wait_for(lambda: cluster.members(r1, via), 120, "region 1's Patroni to answer")
+    poll_until(lambda: cluster.members(r1, via), 120, "region 1's Patroni to answer")
     # Stream from region 2's leader itself, not through its HAProxy: when region 2 is demoted
     # for the switch back, its last WAL (the shutdown checkpoint) still reaches region 1 by
     # cascading replication, so region 1 catches up at once.
     source = _leader_member(r2)
     cluster.demote(r1, source.address, source.pg_port)
-    steps.wait_for(lambda: not cluster.writable_members(r1, via), 90, "region 1 to have no writable primary")
+    poll_until(lambda: not cluster.writable_members(r1, via), 90, "region 1 to have no writable primary")
     steps.stop_patroni(run.lab, r1)
     _reset_cluster_state(run, r1)
     for member in r1.members:
@@ -111,14 +112,14 @@ def switch_back(run: DrRun) -> None:
     run.mark("region 1 unfenced")
     cluster.demote(r2, *r1.pg_lb)
     run.mark("fault")  # writes stop here: the planned part of the failback starts
-    steps.wait_for(lambda: not cluster.writable_members(r2), 60, "region 2 to stop taking writes")
+    poll_until(lambda: not cluster.writable_members(r2), 60, "region 2 to stop taking writes")
     run.mark("region 2 demoted")
-    steps.wait_for(lambda: _caught_up(r1, r2), 120, "region 1 to replay everything region 2 wrote")
+    poll_until(lambda: _caught_up(r1, r2), 120, "region 1 to replay everything region 2 wrote")
     run.mark("region 1 caught up")
     cluster.promote(r1)
     password = run.secrets["postgres_app"]
     run.mark(
-        "region 1 primary", steps.wait_for(lambda: steps.accepts_writes(*r1.pg_lb, password), 120, "a region-1 primary")
+        "region 1 primary", poll_until(lambda: steps.accepts_writes(*r1.pg_lb, password), 120, "a region-1 primary").at
     )
     run.dns.point_to(1)
     run.mark("DNS points to region 1")

@@ -30,6 +30,7 @@ from roadie.dr.run import (
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.polling import poll_until
 
 NAME = "dr-failover"
 DESCRIPTION = (
@@ -63,7 +64,7 @@ def scenario(run: DrRun) -> None:
     assert r2.pg_lb is not None
     password = run.secrets["postgres_app"]
     run.mark(
-        "region 2 primary", steps.wait_for(lambda: steps.accepts_writes(*r2.pg_lb, password), 300, "a region-2 primary")
+        "region 2 primary", poll_until(lambda: steps.accepts_writes(*r2.pg_lb, password), 300, "a region-2 primary").at
     )
     run.dns.point_to(2)
     run.mark("DNS points to region 2")
@@ -86,7 +87,7 @@ def start_app_tier(run: DrRun) -> None:
     if app_lb is None:
         raise RoadieError("region 2 has no app load balancer: run playbooks/dr.yml (the lb_dr play)")
     url = f"http://{run.dns.resolve('app')}:{app_lb[1]}"
-    run.mark("app serving in region 2", steps.wait_for(lambda: steps.app_serves(url), 120, f"the DR app at {url}"))
+    run.mark("app serving in region 2", poll_until(lambda: steps.app_serves(url), 120, f"the DR app at {url}").at)
     run.facts["DR app tier"] = ", ".join(f"{h}:{p}" for h, p in programs)
     run.facts["DR app URL (DNS name app)"] = url
 
@@ -97,11 +98,11 @@ def split_brain_guard(run: DrRun) -> dict[str, Any]:
     assert r2.pg_lb is not None and r1.pg_lb is not None
     via = r1.members[0].host
     run.mark("region 1 powered on again", steps.power_on_region(run.lab, r1))
-    steps.wait_for(lambda: cluster.members(r1, via), 120, "region 1's Patroni to answer (inside the fence)")
+    poll_until(lambda: cluster.members(r1, via), 120, "region 1's Patroni to answer (inside the fence)")
     seen_writable = cluster.writable_members(r1, via)
     cluster.demote(r1, *r2.pg_lb)
     run.mark("region 1 demoted to a standby cluster of region 2")
-    steps.wait_for(lambda: not cluster.writable_members(r1, via), 90, "region 1 to have no writable primary")
+    poll_until(lambda: not cluster.writable_members(r1, via), 90, "region 1 to have no writable primary")
     run.mark("region 1 has no writable primary")
     accepted, attempts, writable_after = 0, 0, 0
     last_error = ""

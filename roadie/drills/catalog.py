@@ -14,6 +14,7 @@ from roadie.drills.topology import Need
 from roadie.drills.watch import Watcher
 from roadie.errors import RoadieError
 from roadie.lab import hosts as lab_hosts
+from roadie.polling import poll_until
 
 
 def _patroni_entry(ctx: DrillContext, host: str) -> dict:
@@ -170,7 +171,7 @@ class AzOutage(Drill):
         if master is None or ctx.lab.host(master).az != leader.az:
             cache = next(h.name for h in ctx.lab.group("redis") if h.az == leader.az)
             cluster.move_redis_master(ctx.endpoints, ctx.secrets, cache)
-            cluster.wait_for(lambda: self.healthy(ctx), 90, "the cluster to settle after the Redis failover")
+            poll_until(lambda: self.healthy(ctx), 90, "the cluster to settle after the Redis failover")
         ctx.stash["az"] = leader.az
 
     def inject(self, ctx: DrillContext) -> float:

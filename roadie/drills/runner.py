@@ -12,7 +12,7 @@ import psycopg
 
 from roadie.checker.drill import DrillCheck, FinalReads, check_drill
 from roadie.console import console
-from roadie.drills import cluster, results, tickets
+from roadie.drills import results, tickets
 from roadie.drills.alerts import drill_alerts
 from roadie.drills.analysis import by_probe, first_change, first_departure, seconds_after, summarize_probe
 from roadie.drills.base import Drill, DrillContext
@@ -24,6 +24,7 @@ from roadie.drills.report import write_report
 from roadie.drills.watch import FENCE_TABLE, WritablePrimariesWatcher
 from roadie.lab.inventory import Lab
 from roadie.lab.secrets import load_secrets
+from roadie.polling import poll_until
 
 BASELINE_S = 3.0
 MAX_RECOVERY_S = 90.0
@@ -38,7 +39,7 @@ def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
     secrets = load_secrets(lab.secrets_file)
     ctx = DrillContext(lab, discover(lab), secrets, Journal(), new_run_id())
     with console.status(f"[{drill.name}] waiting for a healthy cluster") as status:
-        cluster.wait_for(lambda: drill.healthy(ctx), 120, "a healthy cluster before the drill")
+        poll_until(lambda: drill.healthy(ctx), 120, "a healthy cluster before the drill")
         create_probe_tables(ctx)
         if ctx.endpoints.app_lb:
             ctx.stash["event"], ctx.stash["seats"] = tickets.create_event(ctx.endpoints.app_lb)
@@ -49,7 +50,7 @@ def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
         probes, sampled, fault_at = asyncio.run(_observe(drill, ctx, status))
         status.update(f"[{drill.name}] healing {', '.join(ctx.target)}")
         drill.heal(ctx)
-        heal_s = cluster.wait_for(lambda: drill.healthy(ctx), HEAL_TIMEOUT_S, "the cluster to heal")
+        heal_s = poll_until(lambda: drill.healthy(ctx), HEAL_TIMEOUT_S, "the cluster to heal").seconds
         status.update(f"[{drill.name}] checking")
         check = _check(ctx, final_reads(ctx, probes), sampled, fault_at)
         _booking_race(ctx, probes)
