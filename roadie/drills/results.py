@@ -6,17 +6,38 @@ without a read probe has no read outage, and one that never recovered has no rec
 """
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from roadie.checker.drill import DrillCheck
 from roadie.checker.sets import SetResult
 from roadie.drills.analysis import ProbeSummary
-from roadie.drills.base import Goal
+from roadie.drills.contract import NOT_MEASURED, Check, Figure, Goal, Measurement, invariant, judge
 from roadie.drills.tickets import BOOKINGS
 
-NOT_MEASURED = "not measured"
 # Probes whose errors a user of the app would see.
 APP_PROBE_PREFIXES = ("buyer", "app-")
+MOST_PRIMARIES = "most writable primaries at once"
+# When each part of the platform noticed the fault (the watchers' first departure from the
+# value before it): the report's detection section, and measurements objectives may name.
+DETECTION = {
+    "haproxy noticed": ("haproxy", "up"),
+    "patroni noticed": ("patroni", "leader"),
+    "sentinel noticed": ("sentinel", "master"),
+    "app load balancer noticed": ("app-lb", "up"),
+}
+# What every in-region drill measures (None where a drill has no probe or watcher for it).
+MEASUREMENTS = (
+    Measurement("writes back after fault", "s"),
+    Measurement("reads back after fault", "s"),
+    Measurement("write gap", "s"),
+    Measurement("longest read outage", "s"),
+    Measurement("app client errors", "requests"),
+    *(Measurement(name, "s") for name in DETECTION),
+    Measurement("acknowledged writes lost", "writes", objective=False),
+    Measurement("seats sold twice", "seats", objective=False),
+    Measurement("acknowledged bookings lost", "bookings", objective=False),
+    Measurement("bookings confirmed", "bookings", objective=False),
+    Measurement("booking conflicts (409)", "requests", objective=False),
+)
 
 
 def not_recovered(waited_s: float) -> str:
@@ -24,8 +45,14 @@ def not_recovered(waited_s: float) -> str:
 
 
 def measurements(
-    summaries: Iterable[ProbeSummary], check: DrillCheck, recovered_s: float | None
-) -> dict[str, float | int | None]:
+    summaries: Iterable[ProbeSummary],
+    check: DrillCheck,
+    recovered_s: float | None,
+    detection: Mapping[str, float | None] | None = None,
+    booking_race: Mapping[str, int] | None = None,
+) -> dict[str, Figure]:
+    """Every figure of MEASUREMENTS; the detection times and the buyers' race come from the
+    runner (None when the drill has no such watcher or no buyers)."""
     probes = list(summaries)
     writes = [s for s in probes if s.kind == "write"]
     reads = [s for s in probes if s.kind == "read"]
@@ -37,50 +64,35 @@ def measurements(
         "longest read outage": _worst(s.outage_s for s in reads),
         "acknowledged writes lost": sum(len(s.lost) for s in _write_sets(check)),
         "app client errors": sum(s.errors for s in app) if app else None,
+        **{name: (detection or {}).get(name) for name in DETECTION},
         **_booking_figures(check),
+        "bookings confirmed": (booking_race or {}).get("bookings confirmed"),
+        "booking conflicts (409)": (booking_race or {}).get("booking conflicts (409)"),
     }
 
 
 def checks(
-    goals: Iterable[Goal], measured: Mapping[str, Any], check: DrillCheck, recovered_s: float | None, waited_s: float
-) -> list[dict[str, Any]]:
-    """Goal checks, then the invariants: recovery, split brain, lost writes, double sales, and
-    one row per checker verdict."""
-    rows = [_goal(g, measured.get(g.name), recovered_s, waited_s) for g in goals]
-    rows.append(
-        {
-            "name": "recovered by the deadline",
-            "value": not_recovered(waited_s) if recovered_s is None else f"after {recovered_s:.2f} s",
-            "goal": f"<= {waited_s:g} s",
-            "met": recovered_s is not None,
-        }
-    )
+    goals: Iterable[Goal], measured: Mapping[str, Figure], check: DrillCheck, recovered_s: float | None, waited_s: float
+) -> list[Check]:
+    """Objective checks, then the invariants: recovery, split brain, lost writes, double
+    sales, and one row per checker verdict. A figure the drill never measured because it never
+    recovered says so."""
+    rows = judge(goals, measured, not_recovered(waited_s) if recovered_s is None else NOT_MEASURED)
+    recovered = not_recovered(waited_s) if recovered_s is None else f"after {recovered_s:.2f} s"
+    rows.append(invariant("recovered by the deadline", recovered, f"<= {waited_s:g} s", recovered_s is not None))
     split = check.split_brain
-    rows.append(
-        {
-            "name": "most writable primaries at once",
-            "value": NOT_MEASURED if split is None or split.max_writable is None else split.max_writable,
-            "goal": "<= 1",
-            "met": None if split is None else split.verdict().valid,
-        }
-    )
+    primaries = NOT_MEASURED if split is None or split.max_writable is None else split.max_writable
+    one_primary = None if split is None else split.verdict().valid
+    rows.append(invariant(MOST_PRIMARIES, primaries, "<= 1", one_primary))
     lost = {s.workload: len(s.lost) for s in _write_sets(check)}
-    rows.append(
-        {"name": "acknowledged writes lost (all probes)", "value": lost, "goal": "= 0", "met": not any(lost.values())}
-    )
+    rows.append(invariant("acknowledged writes lost (all probes)", lost, "= 0", not any(lost.values())))
     for name in ("seats sold twice", "acknowledged bookings lost"):
-        if name in measured:
-            rows.append({"name": name, "value": measured[name], "goal": "= 0", "met": measured[name] == 0})
+        if measured[name] is not None:
+            rows.append(invariant(name, measured[name], "= 0", measured[name] == 0))
     for verdict in check.verdicts():
-        if verdict.checker != "availability":  # a measurement, judged by the goals
-            rows.append(
-                {
-                    "name": f"checker: {verdict.checker} ({verdict.workload})",
-                    "value": verdict.summary,
-                    "goal": "no anomaly",
-                    "met": verdict.valid,
-                }
-            )
+        if verdict.checker != "availability":  # a measurement, judged by the objectives
+            name = f"checker: {verdict.checker} ({verdict.workload})"
+            rows.append(invariant(name, verdict.summary, "no anomaly", verdict.valid))
     return rows
 
 
@@ -90,17 +102,6 @@ def operation_counts(check: DrillCheck) -> dict[str, int]:
         "ok": sum(a.ok for a in check.availability),
         "fail": sum(a.fail for a in check.availability),
         "info": sum(a.info for a in check.availability),
-    }
-
-
-def _goal(goal: Goal, value: Any, recovered_s: float | None, waited_s: float) -> dict[str, Any]:
-    # A goal whose figure was not measured is missed: it cannot be met by accident.
-    shown = value if value is not None else (not_recovered(waited_s) if recovered_s is None else NOT_MEASURED)
-    return {
-        "name": goal.name,
-        "value": shown,
-        "goal": f"<= {goal.limit:g} {goal.unit}",
-        "met": value is not None and value <= goal.limit,
     }
 
 
@@ -121,10 +122,10 @@ def _write_sets(check: DrillCheck) -> list[SetResult]:
     return [s for s in check.sets if s.workload != BOOKINGS]
 
 
-def _booking_figures(check: DrillCheck) -> dict[str, int]:
+def _booking_figures(check: DrillCheck) -> dict[str, Figure]:
     bookings = [s for s in check.sets if s.workload == BOOKINGS]
     if not bookings:
-        return {}
+        return {"seats sold twice": None, "acknowledged bookings lost": None}
     return {
         "seats sold twice": sum(s.sold_twice for s in check.seats),
         "acknowledged bookings lost": sum(len(s.lost) for s in bookings),
