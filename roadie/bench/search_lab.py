@@ -44,6 +44,7 @@ from app.search.bloom import BloomParams, ShardedRedisBloom
 from app.search.models import Occupancy, Room, SearchRequest
 from app.search.negative_cache import NegativeCacheConfig
 from app.search.wiring import SearchRuntime, SearchSettings, load_settings
+from roadie.bench.search_workload import LEAD_TIME_MIX, NIGHTS_MIX, OCCUPANCY_MIX
 from roadie.console import console
 from roadie.errors import RoadieError
 from roadie.lab.inventory import Lab
@@ -52,16 +53,6 @@ AEROSPIKE_INDEX_BITS = 64 * 8  # one primary-index entry per record, in RAM
 BLOOM_GOAL_BITS = 21
 BLOOM_GOAL_FPR = 1e-4
 CALLS_GOAL = 0.05
-# Lead time (days until check-in): (share, first day, last day).
-LEAD_TIME_MIX = ((0.15, 0, 6), (0.35, 7, 30), (0.35, 31, 90), (0.15, 91, 300))
-NIGHTS_MIX = {1: 0.16, 2: 0.22, 3: 0.18, 4: 0.1, 5: 0.08, 7: 0.18, 10: 0.04, 14: 0.04}
-OCCUPANCY_MIX: tuple[tuple[float, tuple[tuple[int, tuple[int, ...]], ...]], ...] = (
-    (0.58, ((2, ()),)),
-    (0.2, ((1, ()),)),
-    (0.1, ((2, (7,)),)),
-    (0.06, ((2, (5, 10)),)),
-    (0.06, ((2, ()), (2, ()))),
-)
 
 
 @dataclass(frozen=True)
