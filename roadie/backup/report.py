@@ -5,45 +5,46 @@ import time
 from pathlib import Path
 
 from roadie.backup.restore import RestoreResult
+from roadie.drills.contract import DrillResult
+from roadie.drills.report import verdict_markdown
 
 
-def write_restore_report(reports: Path, result: RestoreResult, started: float) -> Path:
-    directory = reports / f"restore-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}"
+def write_restore_report(result: DrillResult, restored: RestoreResult) -> Path:
+    directory = Path(result.report)
     directory.mkdir(parents=True, exist_ok=True)
-    data = {"drill": "restore", "started": started, **result.as_dict()}
-    (directory / "report.json").write_text(json.dumps(data, indent=2, default=str))
-    (directory / "report.md").write_text(markdown(result, started))
+    (directory / "report.json").write_text(json.dumps(result.as_dict(), indent=2, default=str))
+    (directory / "report.md").write_text(markdown(result, restored))
     return directory
 
 
-def markdown(result: RestoreResult, started: float) -> str:
+def markdown(result: DrillResult, restored: RestoreResult) -> str:
+    markers = f"{restored.markers_expected} / {restored.markers_restored}"
     lines = [
-        f"# Drill `restore` — {'PASSED' if result.verified else 'FAILED'}",
+        *verdict_markdown(result),
         "",
-        "Point-in-time restore of the whole cluster from the pgBackRest repository into a fresh",
-        f"scratch instance on {result.scratch_address}, compared with the source as of the target time.",
+        f"Scratch instance on {restored.scratch_address}.",
         "",
-        f"- started: {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(started))} UTC",
-        f"- target time: {result.target_time}",
-        f"- base backup: {result.backup_label} ({result.backup_type}) + archived WAL up to the target",
+        f"- started: {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(result.started))} UTC",
+        f"- target time: {restored.target_time}",
+        f"- base backup: {restored.backup_label} ({restored.backup_type}) + archived WAL up to the target",
         "",
         "| measurement | value |",
         "|---|---|",
-        f"| WAL reached the archive after the switch (s) | {result.archive_wait_s} |",
-        f"| pgBackRest restore (s) | {result.restore_s} |",
-        f"| recovery to the target and promotion (s) | {result.recovery_s} |",
-        f"| **restore time (s)** | **{result.total_s}** |",
-        f"| markers committed before the target / restored | {result.markers_expected} / {result.markers_restored} |",
-        f"| markers committed after the target that came back (must be 0) | {result.markers_after_target_restored} |",
-        f"| **data loss (rows committed before the target, missing)** | **{result.lost_rows}** |",
+        f"| WAL reached the archive after the switch (s) | {restored.archive_wait_s} |",
+        f"| pgBackRest restore (s) | {restored.restore_s} |",
+        f"| recovery to the target and promotion (s) | {restored.recovery_s} |",
+        f"| **restore time (s)** | **{restored.total_s}** |",
+        f"| markers committed before the target / restored | {markers} |",
+        f"| markers committed after the target that came back (must be 0) | {restored.markers_after_target_restored} |",
+        f"| **data loss (rows committed before the target, missing)** | **{restored.lost_rows}** |",
         "",
         "## Tables compared (row count and md5 of every row)",
         "",
         "| database | table | source rows | restored rows | match |",
         "|---|---|---|---|---|",
     ]
-    for t in result.tables:
-        restored = "-" if t.restored_rows is None else str(t.restored_rows)
+    for t in restored.tables:
+        rows = "-" if t.restored_rows is None else str(t.restored_rows)
         match = "yes" if t.matches else ("written during the drill" if t.written_during_drill else "NO")
-        lines.append(f"| {t.database} | {t.table} | {t.source_rows} | {restored} | {match} |")
+        lines.append(f"| {t.database} | {t.table} | {t.source_rows} | {rows} | {match} |")
     return "\n".join(lines) + "\n"

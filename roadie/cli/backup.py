@@ -8,15 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from roadie.backup import pgbackrest, restore, source
+from roadie.backup import pgbackrest, source
 from roadie.backup.collect import collect
-from roadie.backup.report import write_restore_report
+from roadie.backup.drill import RestoreDrill
 from roadie.backup.status import BackupStatus, BackupSummary
+from roadie.cli.drill import run_one
 from roadie.console import console
 from roadie.errors import RoadieError
 from roadie.lab.inventory import load_lab
 from roadie.lab.secrets import load_secrets
-from roadie.paths import project_root
 
 app = typer.Typer(help="Backups: pgBackRest WAL archiving, full/diff/incr backups, restores.", no_args_is_help=True)
 
@@ -56,20 +56,10 @@ def drill_restore(
     keep: Annotated[bool, typer.Option(help="Keep the scratch instance's files.")] = False,
     reports: Annotated[Path | None, typer.Option("--reports", help="Where reports go.")] = None,
 ) -> None:
-    """Point-in-time restore into a scratch instance, compared with the source."""
-    lab = load_lab()
-    started = time.time()
+    """Point-in-time restore into a scratch instance, compared with the source (`roadie drill
+    restore`, with the option to keep the scratch files)."""
     with console.status("restore drill: markers, snapshot, restore, recovery, comparison"):
-        result = restore.drill_restore(lab, load_secrets(lab.secrets_file), keep=keep)
-    directory = write_restore_report(reports or project_root() / "reports", result, started)
-    console.print(
-        f"restore time {result.total_s:.1f}s (pgBackRest {result.restore_s:.1f}s + recovery {result.recovery_s:.1f}s),"
-        f" data loss {result.lost_rows} rows, target {result.target_time}"
-    )
-    console.print(f"report: {directory}/report.md")
-    if not result.verified:
-        raise RoadieError(f"the restored data differs from the source: see {directory}/report.md")
-    console.print("[ok]restored data matches the source[/]")
+        run_one(RestoreDrill(keep=keep), reports)
 
 
 app.command("restore-drill")(drill_restore)

@@ -1,17 +1,17 @@
 """`roadie dr ...`: the DR region, its DNS failover records and the region failover drills."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from roadie.cli.drill import run_one
 from roadie.console import console
-from roadie.dr import cluster, failback, failover, fence
+from roadie.dr import cluster, fence
+from roadie.dr.drills import DrFailback, DrFailover
 from roadie.dr.run import new_run
-from roadie.errors import RoadieError
 from roadie.lab.inventory import load_lab
-from roadie.paths import project_root
 
 app = typer.Typer(
     help="Disaster recovery: the standby region, DNS failover records, region drills.", no_args_is_help=True
@@ -43,33 +43,18 @@ def status() -> None:
 
 
 def drill_dr_failover(reports: Reports = None) -> None:
-    """Lose every host of region 1 under load; fence, promote region 2, flip DNS; RTO and RPO."""
+    """Lose every host of region 1 under load; fence, promote region 2, flip DNS; RTO and RPO
+    (the same drill as `roadie drill dr-failover`)."""
     with console.status("dr-failover: probe, region loss, fence, promote, DNS, split-brain guard"):
-        data = failover.run_drill(load_lab(), reports or project_root() / "reports")
-    _print(data)
+        run_one(DrFailover(), reports)
 
 
 def drill_dr_failback(reports: Reports = None) -> None:
-    """Rebuild region 1 as the standby of region 2, then switch back to it under load."""
+    """Rebuild region 1 as the standby of region 2, then switch back to it under load (the same
+    drill as `roadie drill dr-failback`)."""
     with console.status("dr-failback: rebuild region 1 as standby, switch back"):
-        data = failback.run_drill(load_lab(), reports or project_root() / "reports")
-    _print(data)
+        run_one(DrFailback(), reports)
 
 
 app.command("failover-drill")(drill_dr_failover)
 app.command("failback-drill")(drill_dr_failback)
-
-
-def _print(data: dict[str, Any]) -> None:
-    table = Table(title=f"{data['drill']}: {'PASSED' if data['passed'] else 'FAILED'}", title_justify="left")
-    for column in ("measurement", "value"):
-        table.add_column(column)
-    for name, value in data["measured"].items():
-        table.add_row(name, str(value))
-    for item in data["checks"]:
-        met = {True: "[ok]met[/]", False: "[bad]MISSED[/]", None: ""}[item["met"]]
-        table.add_row(f"{item['name']} (goal {item['goal']})", f"{item['value']} {met}")
-    console.print(table)
-    console.print(f"report: {data['report']}/report.md")
-    if not data["passed"]:
-        raise RoadieError(f"{data['drill']} missed a goal: see {data['report']}/report.md")

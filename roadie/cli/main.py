@@ -24,10 +24,6 @@ app.add_typer(runbook.app, name="runbook")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(bench.app, name="bench")
 app.add_typer(chaos.app, name="chaos")
-# Drills that live with their subsystem are run as drills too.
-drill.app.command("restore")(backup.drill_restore)
-drill.app.command("dr-failover")(dr.drill_dr_failover)
-drill.app.command("dr-failback")(dr.drill_dr_failback)
 bench.app.command("search")(search_bench.command)
 
 

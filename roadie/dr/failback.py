@@ -10,15 +10,14 @@ cluster of region 2, then switch back with the write workload running.
 """
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from roadie.backup.hostexec import on_host
 from roadie.dr import cluster, fence, steps
 from roadie.dr.probe import DnsWriteProbe, lost_keys
 from roadie.dr.run import (
     DrRun,
-    check,
     dr_app_programs,
     ensure_probe_table,
     new_run,
@@ -28,9 +27,11 @@ from roadie.dr.run import (
     write,
 )
 from roadie.dr.topology import Member, Region
+from roadie.drills.contract import Drill, DrillResult, Goal, Measurement, invariant, judge
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
+from roadie.polling import poll_until
 from roadie.services import etcd, patroni, registry
 
 NAME = "dr-failback"
@@ -39,6 +40,13 @@ DESCRIPTION = (
     "of region 2, then region 2 demoted, region 1 promoted and the DNS records flipped back."
 )
 ETCDCTL = "/usr/bin/etcdctl"
+MEASUREMENTS = (
+    Measurement("write gap of the switch back", "s"),
+    Measurement("rebuild of region 1 as standby", "s"),
+    # A planned switch waits until region 1 has replayed everything: nothing may be lost.
+    Measurement("acknowledged writes lost", "writes", objective=False),
+    Measurement("acknowledged writes", "writes", objective=False),
+)
 
 
 def rebuild_region1(run: DrRun) -> None:
@@ -53,13 +61,13 @@ def rebuild_region1(run: DrRun) -> None:
     steps.start_patroni(run.lab, r1)
     via = r1.members[0].host
     started = run.mark("rebuild of region 1 started")
-    steps.wait_for(lambda: cluster.members(r1, via), 120, "region 1's Patroni to answer")
+    poll_until(lambda: cluster.members(r1, via), 120, "region 1's Patroni to answer")
     # Stream from region 2's leader itself, not through its HAProxy: when region 2 is demoted
     # for the switch back, its last WAL (the shutdown checkpoint) still reaches region 1 by
     # cascading replication, so region 1 catches up at once.
     source = _leader_member(r2)
     cluster.demote(r1, source.address, source.pg_port)
-    steps.wait_for(lambda: not cluster.writable_members(r1, via), 90, "region 1 to have no writable primary")
+    poll_until(lambda: not cluster.writable_members(r1, via), 90, "region 1 to have no writable primary")
     steps.stop_patroni(run.lab, r1)
     _reset_cluster_state(run, r1)
     for member in r1.members:
@@ -67,7 +75,7 @@ def rebuild_region1(run: DrRun) -> None:
     steps.start_patroni(run.lab, r1)
     steps.wait_standby_cluster(r1, via, 600)
     run.mark("region 1 is a standby cluster of region 2")
-    run.facts["rebuild of region 1 as standby (s)"] = round(time.time() - started, 1)
+    run.facts["rebuild of region 1 as standby"] = round(time.time() - started, 1)
 
 
 def _leader_member(region: Region) -> Member:
@@ -112,14 +120,14 @@ def switch_back(run: DrRun) -> None:
     run.mark("region 1 unfenced")
     cluster.demote(r2, *r1.pg_lb)
     run.mark("fault")  # writes stop here: the planned part of the failback starts
-    steps.wait_for(lambda: not cluster.writable_members(r2), 60, "region 2 to stop taking writes")
+    poll_until(lambda: not cluster.writable_members(r2), 60, "region 2 to stop taking writes")
     run.mark("region 2 demoted")
-    steps.wait_for(lambda: _caught_up(r1, r2), 120, "region 1 to replay everything region 2 wrote")
+    poll_until(lambda: _caught_up(r1, r2), 120, "region 1 to replay everything region 2 wrote")
     run.mark("region 1 caught up")
     cluster.promote(r1)
     password = run.secrets["postgres_app"]
     run.mark(
-        "region 1 primary", steps.wait_for(lambda: steps.accepts_writes(*r1.pg_lb, password), 120, "a region-1 primary")
+        "region 1 primary", poll_until(lambda: steps.accepts_writes(*r1.pg_lb, password), 120, "a region-1 primary").at
     )
     run.dns.point_to(1)
     run.mark("DNS points to region 1")
@@ -132,7 +140,7 @@ def _caught_up(r1: Region, r2: Region) -> bool:
     return primary is not None and standby is not None and standby >= primary
 
 
-def run_drill(lab: Lab, reports: Path) -> dict[str, Any]:
+def run_drill(lab: Lab, reports: Path, drill: type[Drill], goals: Sequence[Goal]) -> DrillResult:
     run = new_run(NAME, lab)
     rebuild_region1(run)
     ensure_probe_table(run, 2)
@@ -140,23 +148,25 @@ def run_drill(lab: Lab, reports: Path) -> dict[str, Any]:
     steps.wait_standby_cluster(run.topology.region(2), None, 300)
     run.mark("region 2 is a standby cluster of region 1 again")
     lost = lost_keys(probe, present_keys(run, 1))
-    data = _result(run, probe, lost)
-    write(run, data, reports)
+    data = _result(run, probe, lost, drill=drill, goals=goals, reports=reports)
+    write(run, data)
     return data
 
 
-def _result(run: DrRun, probe: DnsWriteProbe, lost: list[str]) -> dict[str, Any]:
-    gap = run.since("fault", "writes back")
+def _result(
+    run: DrRun, probe: DnsWriteProbe, lost: list[str], *, drill: type[Drill], goals: Sequence[Goal], reports: Path
+) -> DrillResult:
     measured = {
-        "write gap of the switch back (s)": gap,
+        "write gap of the switch back": run.since("fault", "writes back"),
+        "rebuild of region 1 as standby": run.facts.get("rebuild of region 1 as standby"),
         "acknowledged writes lost": len(lost),
         "acknowledged writes": len(probe.acked),
-        "rebuild of region 1 as standby (s)": run.facts.get("rebuild of region 1 as standby (s)"),
     }
+    active, fenced = run.dns.active_region(), fence.is_fenced(1)
     checks = [
-        check("acknowledged writes lost", len(lost), "0 (planned switch)", not lost),
-        check("DNS points to region 1", run.dns.active_region(), "1", run.dns.active_region() == 1),
-        check("region 1 fence lifted", not fence.is_fenced(1), "yes", not fence.is_fenced(1)),
-        check("write gap (s)", gap, "reported", None),
+        *judge(goals, measured),
+        invariant("acknowledged writes lost", len(lost), "0 (planned switch)", not lost),
+        invariant("DNS points to region 1", active, "1", active == 1),
+        invariant("region 1 fence lifted", not fenced, "yes", not fenced),
     ]
-    return result(run, probe, fault="fault", description=DESCRIPTION, checks=checks, measured=measured)
+    return result(run, probe, drill, reports=reports, fault="fault", checks=checks, measured=measured)

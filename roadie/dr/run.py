@@ -19,6 +19,7 @@ from roadie.dr.probe import PROBE_DDL, DnsWriteProbe
 from roadie.dr.topology import Topology, discover
 from roadie.drills.alerts import drill_alerts
 from roadie.drills.analysis import summarize_probe
+from roadie.drills.contract import Check, Drill, DrillResult, Figure, figures
 from roadie.drills.probes import PROBE_TABLE
 from roadie.drills.records import Journal, Request
 from roadie.drills.report import write_report
@@ -174,12 +175,15 @@ def dr_app_programs(run: DrRun, region: int) -> list[tuple[str, str]]:
 def result(
     run: DrRun,
     probe: DnsWriteProbe,
+    drill: type[Drill],
     *,
+    reports: Path,
     fault: str,
-    description: str,
-    checks: list[dict[str, Any]],
-    measured: dict[str, Any],
-) -> dict[str, Any]:
+    checks: list[Check],
+    measured: dict[str, Figure],
+) -> DrillResult:
+    """The run's result: its figures checked against the drill's declaration, its checks, and
+    the DR report's sections (steps, facts, the probe, the timeline, the alerts)."""
     fault_at = run.marks[fault]
     summary = summarize_probe([r for r in run.journal.requests if r.probe == probe.name], fault_at)
     timeline = [
@@ -192,41 +196,39 @@ def result(
         for i, (what, at) in enumerate(sorted(run.marks.items(), key=lambda kv: kv[1]))
         if at >= fault_at and what != fault  # the report draws the fault itself
     ]
-    return {
-        "drill": run.name,
-        "description": description,
+    directory = reports / f"{run.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(run.started))}"
+    details = {
         "run_id": run.run_id,
-        "started": run.started,
         "fault_at": fault_at,
         "fault": fault,
-        "target": run.topology.region(1).host_names if run.name == "dr-failover" else [],
-        "measured": measured,
-        "checks": checks,
-        "invariants_ok": all(c["met"] is not False for c in checks),
-        "passed": all(c["met"] is not False for c in checks),
         "probes": [summary.as_dict()],
         "timeline": timeline,
         "markers": markers,
         "marks": {k: round(v - fault_at, 3) for k, v in run.marks.items()},
         "facts": run.facts,
         "endpoints_used": probe.endpoints_used,
+        "alerts": drill_alerts(run.lab, run.started, time.time(), run.marks.get("fault", run.started)),
     }
+    return DrillResult(
+        drill=drill.name,
+        description=drill.description,
+        started=run.started,
+        target=tuple(run.topology.region(1).host_names if run.name == "dr-failover" else ()),
+        measured=figures(drill, measured),
+        checks=tuple(checks),
+        report=str(directory),
+        details=details,
+    )
 
 
-def write(run: DrRun, data: dict[str, Any], reports: Path) -> Path:
-    directory = reports / f"{run.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(run.started))}"
-    data["alerts"] = drill_alerts(run.lab, run.started, time.time(), run.marks.get("fault", run.started))
+def write(run: DrRun, data: DrillResult) -> Path:
+    directory = Path(data.report)
     write_report(directory, data, run.journal)
     with (directory / "report.md").open("a") as md:
         md.write("\n## DR steps (seconds after the fault)\n\n| step | t (s) |\n|---|---|\n")
-        for what, t in sorted(data["marks"].items(), key=lambda kv: kv[1]):
+        for what, t in sorted(data.details["marks"].items(), key=lambda kv: kv[1]):
             md.write(f"| {what} | {t:+.2f} |\n")
         md.write("\n## Facts\n\n")
-        for key, value in data["facts"].items():
+        for key, value in data.details["facts"].items():
             md.write(f"- {key}: {value}\n")
-    data["report"] = str(directory)
     return directory
-
-
-def check(name: str, value: Any, goal: str, met: bool | None) -> dict[str, Any]:
-    return {"name": name, "value": value, "goal": goal, "met": met}

@@ -2,9 +2,7 @@
 
 import socket
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import psycopg
@@ -15,13 +13,6 @@ from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
 from roadie.polling import poll_until
-
-POLL_S = 0.2
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> float:
-    """Poll until check() is truthy; return when (epoch seconds)."""
-    return poll_until(check, timeout, what, interval=POLL_S).at
 
 
 def tcp_open(address: str, port: int, timeout: float = 0.5) -> bool:
@@ -114,8 +105,8 @@ def start_patroni(lab: Lab, region: Region) -> None:
 
 
 def wait_standby_cluster(region: Region, via: str | None, timeout: float) -> float:
-    return wait_for(
+    return poll_until(
         lambda: cluster.leader_role(region, via) == "standby_leader" and cluster.streaming(region, via),
         timeout,
         f"region {region.number} to run as a streaming standby cluster",
-    )
+    ).at

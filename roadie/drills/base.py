@@ -1,13 +1,17 @@
-"""What every drill is made of, and the context it runs in."""
+"""What every in-region fault drill is made of, and the context it runs in."""
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from roadie.drills import cluster
+from roadie.drills.contract import Check, Drill, DrillResult, Goal
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import PgReadProbe, PgTarget, PgWriteProbe, Probe, RedisWriteProbe
 from roadie.drills.records import Journal
+from roadie.drills.results import MEASUREMENTS
 from roadie.drills.tickets import BUYERS, AppReadProbe, BookingProbe
 from roadie.drills.topology import Need
 from roadie.drills.watch import (
@@ -41,27 +45,24 @@ class DrillContext:
         return PgTarget(address, primary if port_name == "primary" else replicas, "app", self.secrets["postgres_app"])
 
 
-@dataclass(frozen=True)
-class Goal:
-    """A measured number and the limit the drill promises (lower is better). With `over`, the
-    limit is relative: the figure may exceed that other measured figure by `limit`."""
+class FaultDrill(Drill):
+    """One in-region failure scenario: choose a target, inject the fault, decide when the
+    platform has recovered, and heal it afterwards; `roadie.drills.runner` runs the probes and
+    watchers around it and judges the run."""
 
-    name: str
-    limit: float
-    unit: str = "s"
-    over: str | None = None
-
-
-class Drill(ABC):
-    """One failure scenario: choose a target, inject the fault, decide when the platform
-    has recovered, and heal it afterwards."""
-
-    name = "drill"
-    description = ""
-    goals: tuple[Goal, ...] = ()
     # The hosts the drill's probes and fault need: the base probes use PostgreSQL and Redis, and
     # a failover needs a member to fail over to.
-    needs: tuple[Need, ...] = (Need("postgres", 3), Need("redis", 3))
+    needs = (Need("postgres", 3), Need("redis", 3))
+    measurements = MEASUREMENTS
+    # The drill promises that keyed bookings ride out its fault (issue 15): no buyer sees an
+    # error, and none waits much longer than the database's write gap (`keyed_booking_checks`).
+    keyed_bookings: ClassVar[bool] = False
+
+    def run(self, lab: Lab, reports: Path, goals: Sequence[Goal]) -> DrillResult:
+        # The runner imports this module (the context, the hooks): imported here, not above.
+        from roadie.drills import runner  # noqa: PLC0415
+
+        return runner.run(self, lab, reports, goals)
 
     def probes(self, ctx: DrillContext) -> list[Probe]:
         probes: list[Probe] = [
@@ -91,7 +92,7 @@ class Drill(ABC):
         """The steady state a drill starts from and heals back to."""
         return cluster.patroni_healthy(ctx.endpoints) and cluster.redis_healthy(ctx.endpoints, ctx.secrets)
 
-    def prepare(self, ctx: DrillContext) -> None:  # noqa: B027 - optional hook
+    def prepare(self, ctx: DrillContext) -> None:
         """Arrange the cluster for the drill (e.g. move the Redis master) and pick the target."""
 
     @abstractmethod
@@ -110,8 +111,8 @@ class Drill(ABC):
     def heal(self, ctx: DrillContext) -> None:
         """Undo the fault (power the host on, thaw, reconnect)."""
 
-    def post_checks(self, ctx: DrillContext, fault_at: float) -> list[dict[str, Any]]:
-        """Drill-specific checks after healing, each {name, value, goal, met}."""
+    def post_checks(self, ctx: DrillContext, fault_at: float) -> list[Check]:
+        """Drill-specific invariants checked after healing."""
         return []
 
 

@@ -1,28 +1,23 @@
-"""The drills: the failures the design documents promise to survive, plus the split-brain
-scenarios Patroni must fence. Found by name; `roadie drill list` shows them."""
+"""The in-region drills: the failures the design documents promise to survive, plus the
+split-brain scenarios Patroni must fence. Found from the package (`roadie.drills.discovery`);
+their objectives are the inventory's (`roadie.drills.objectives`)."""
 
 import time
-from typing import Any
 
 import httpx
 
 from roadie.drills import cluster, faults
 from roadie.drills.analysis import first_change, first_departure
-from roadie.drills.base import PROBE_INTERVAL, Drill, DrillContext, Goal
+from roadie.drills.base import PROBE_INTERVAL, DrillContext, FaultDrill
+from roadie.drills.contract import Check, invariant
 from roadie.drills.probes import AmqpPublishProbe, Probe
 from roadie.drills.topology import Need
 from roadie.drills.watch import Watcher
 from roadie.errors import RoadieError
 from roadie.lab import hosts as lab_hosts
+from roadie.polling import poll_until
 from roadie.services import registry
 from roadie.services.registry import Service
-
-# The app re-runs a keyed booking while the database has no primary (issue 15): no buyer sees
-# an error, and a held booking is answered within a second of the database taking writes again.
-KEYED_BOOKING_GOALS = (
-    Goal("failed keyed bookings", 0, "requests"),
-    Goal("longest booking latency", 1.0, over="database write gap"),
-)
 
 
 def _patroni_entry(ctx: DrillContext, host: str) -> Service:
@@ -40,37 +35,29 @@ def _new_leader_seen(ctx: DrillContext, fault_at: float) -> bool:
     return first_change(ctx.journal, "patroni", "leader", fault_at) is not None
 
 
-def _rejoined_as_replica(ctx: DrillContext, host: str) -> dict[str, Any]:
+def _rejoined_as_replica(ctx: DrillContext, host: str) -> Check:
     role = next((m.role for m in cluster.patroni_members(ctx.endpoints) if m.name == host), "missing")
-    return {
-        "name": f"old primary {host} rejoined as a replica",
-        "value": role,
-        "goal": "replica or sync_standby",
-        "met": role in ("replica", "sync_standby"),
-    }
+    return invariant(
+        f"old primary {host} rejoined as a replica",
+        role,
+        "replica or sync_standby",
+        role in ("replica", "sync_standby"),
+    )
 
 
-def _demoted_itself(ctx: DrillContext, host: str, fault_at: float) -> dict[str, Any]:
+def _demoted_itself(ctx: DrillContext, host: str, fault_at: float) -> Check:
     """Patroni's own log on the cut-off host: did it demote itself while it could not reach etcd?"""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(fault_at))
     lines = [line for line in lab_hosts.journal(ctx.lab.host(host), "patroni") if line[:19] >= stamp]
     demoted = next((line[:23] for line in lines if "demoting self because DCS is not accessible" in line), None)
-    return {
-        "name": f"{host} demoted itself while cut off",
-        "value": demoted or "no",
-        "goal": "yes",
-        "met": demoted is not None,
-    }
+    return invariant(f"{host} demoted itself while cut off", demoted or "no", "yes", demoted is not None)
 
 
-class DbPrimaryLoss(Drill):
+class DbPrimaryLoss(FaultDrill):
     name = "db-primary-loss"
     description = "Power loss of the host running the Patroni primary (every process on it dies at once)."
-    goals = (
-        Goal("writes back after fault", 21.0),
-        Goal("acknowledged writes lost", 0, "rows"),
-        *KEYED_BOOKING_GOALS,
-    )
+    # The app re-runs keyed bookings while the database has no primary (issue 15).
+    keyed_bookings = True
 
     def inject(self, ctx: DrillContext) -> float:
         ctx.target = [_leader(ctx)]
@@ -83,12 +70,11 @@ class DbPrimaryLoss(Drill):
         faults.power_on(ctx.lab, ctx.target)
 
 
-class AppNodeLoss(Drill):
+class AppNodeLoss(FaultDrill):
     name = "app-node-loss"
     description = "Power loss of one app node; the load balancer must take it out without a failed client request."
-    goals = (Goal("app client errors", 0, "requests"), Goal("acknowledged writes lost", 0, "rows"))
     # One node to lose and one to keep serving, behind the load balancer.
-    needs = (*Drill.needs, Need("app", 2), Need("lb", 1))
+    needs = (*FaultDrill.needs, Need("app", 2), Need("lb", 1))
 
     def prepare(self, ctx: DrillContext) -> None:
         if "event" not in ctx.stash:
@@ -108,10 +94,9 @@ class AppNodeLoss(Drill):
         return super().healthy(ctx) and _app_nodes_all_up(ctx)
 
 
-class DbPostgresCrash(Drill):
+class DbPostgresCrash(FaultDrill):
     name = "db-postgres-crash"
     description = "PostgreSQL alone crashes on the primary (SIGKILL of the postmaster); Patroni and the host stay up."
-    goals = (Goal("writes back after fault", 21.0), Goal("acknowledged writes lost", 0, "rows"))
 
     def inject(self, ctx: DrillContext) -> float:
         leader = _leader(ctx)
@@ -123,10 +108,10 @@ class DbPostgresCrash(Drill):
         """Nothing to do: Patroni restarts PostgreSQL (or fails over) by itself."""
 
 
-class DbSwitchover(Drill):
+class DbSwitchover(FaultDrill):
     name = "db-switchover"
     description = "Planned Patroni switchover from the primary to its synchronous standby."
-    goals = (Goal("write gap", 3.0), Goal("acknowledged writes lost", 0, "rows"), *KEYED_BOOKING_GOALS)
+    keyed_bookings = True
 
     def inject(self, ctx: DrillContext) -> float:
         leader = _leader(ctx)
@@ -144,10 +129,9 @@ class DbSwitchover(Drill):
         """Nothing to do: the old primary rejoins as a replica by itself."""
 
 
-class RedisMasterLoss(Drill):
+class RedisMasterLoss(FaultDrill):
     name = "redis-master-loss"
     description = "Power loss of the host running the Redis master (and one of the three Sentinels)."
-    goals = (Goal("writes back after fault", 2.5), Goal("acknowledged writes lost", 0, "keys"))
 
     def inject(self, ctx: DrillContext) -> float:
         master = cluster.redis_master(ctx.endpoints, ctx.secrets)
@@ -165,14 +149,9 @@ class RedisMasterLoss(Drill):
         faults.power_on(ctx.lab, ctx.target)
 
 
-class AzOutage(Drill):
+class AzOutage(FaultDrill):
     name = "az-outage"
     description = "Every host of the availability zone holding the Patroni primary and the Redis master dies."
-    goals = (
-        Goal("longest read outage", 3.0),
-        Goal("writes back after fault", 22.0),
-        Goal("acknowledged writes lost", 0, "rows"),
-    )
 
     def prepare(self, ctx: DrillContext) -> None:
         """Put the Redis master in the Patroni primary's zone, so one zone takes both down. The
@@ -183,7 +162,7 @@ class AzOutage(Drill):
         if master is None or ctx.lab.host(master).az != leader.az:
             cache = next(h.name for h in ctx.lab.group("redis") if h.az == leader.az)
             cluster.move_redis_master(ctx.endpoints, ctx.secrets, cache)
-            cluster.wait_for(lambda: self.healthy(ctx), 90, "the cluster to settle after the Redis failover")
+            poll_until(lambda: self.healthy(ctx), 90, "the cluster to settle after the Redis failover")
         ctx.stash["az"] = leader.az
 
     def inject(self, ctx: DrillContext) -> float:
@@ -198,13 +177,12 @@ class AzOutage(Drill):
         faults.power_on(ctx.lab, ctx.target)
 
 
-class DbPrimaryFreeze(Drill):
+class DbPrimaryFreeze(FaultDrill):
     name = "db-primary-freeze"
     description = (
         "The primary's host freezes (VM pause) for longer than the leader ttl, then thaws: "
         "it must not take writes once a new primary exists."
     )
-    goals = (Goal("writes back after fault", 22.0), Goal("acknowledged writes lost", 0, "rows"))
 
     def inject(self, ctx: DrillContext) -> float:
         ctx.target = [_leader(ctx)]
@@ -224,14 +202,13 @@ class DbPrimaryFreeze(Drill):
         if "thawed_at" not in ctx.stash:
             faults.host_action(ctx.lab, ctx.target, "thaw")
 
-    def post_checks(self, ctx: DrillContext, fault_at: float) -> list[dict[str, Any]]:
+    def post_checks(self, ctx: DrillContext, fault_at: float) -> list[Check]:
         return [_rejoined_as_replica(ctx, ctx.target[0])]
 
 
-class DbPrimaryPartition(Drill):
+class DbPrimaryPartition(FaultDrill):
     name = "db-primary-partition"
     description = "The primary's host is cut off from the network (etcd, its peers, HAProxy): it must demote."
-    goals = (Goal("writes back after fault", 22.0), Goal("acknowledged writes lost", 0, "rows"))
 
     def inject(self, ctx: DrillContext) -> float:
         ctx.target = [_leader(ctx)]
@@ -243,17 +220,16 @@ class DbPrimaryPartition(Drill):
     def heal(self, ctx: DrillContext) -> None:
         faults.host_action(ctx.lab, ctx.target, "connect")
 
-    def post_checks(self, ctx: DrillContext, fault_at: float) -> list[dict[str, Any]]:
+    def post_checks(self, ctx: DrillContext, fault_at: float) -> list[Check]:
         return [_demoted_itself(ctx, ctx.target[0], fault_at), _rejoined_as_replica(ctx, ctx.target[0])]
 
 
-class RabbitmqNodeLoss(Drill):
+class RabbitmqNodeLoss(FaultDrill):
     name = "rabbitmq-node-loss"
     description = (
         "Power loss of the RabbitMQ node the publisher is connected to, in a 3-node cluster "
         "with a quorum queue (`roadie lab up --profile full`)."
     )
-    goals = (Goal("writes back after fault", 5.0), Goal("acknowledged writes lost", 0, "messages"))
     # A quorum queue keeps a majority after losing one node of three.
     needs = (Need("rabbitmq", 3),)
 
@@ -326,25 +302,3 @@ def _amqp_accepts(address: str, port: int, vhost: str, password: str) -> bool:
     except pika.exceptions.AMQPError:
         return False
     return True
-
-
-DRILLS: dict[str, type[Drill]] = {
-    cls.name: cls
-    for cls in (
-        AppNodeLoss,
-        DbPrimaryLoss,
-        DbPostgresCrash,
-        DbSwitchover,
-        RedisMasterLoss,
-        AzOutage,
-        DbPrimaryFreeze,
-        DbPrimaryPartition,
-        RabbitmqNodeLoss,
-    )
-}
-
-
-def get(name: str) -> Drill:
-    if name not in DRILLS:
-        raise RoadieError(f"unknown drill '{name}' (drills: {', '.join(DRILLS)})")
-    return DRILLS[name]()

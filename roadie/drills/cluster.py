@@ -1,7 +1,5 @@
 """The cluster's current shape, asked from the services themselves (sync, for set-up and checks)."""
 
-from collections.abc import Callable
-
 import redis
 
 from roadie.drills.endpoints import Endpoints
@@ -72,9 +70,9 @@ def move_redis_master(endpoints: Endpoints, secrets: dict[str, str], target: str
         # Sentinel learns a replica's priority from its INFO, polled every 10 s: fail over only
         # once it sees the new priorities, or it picks by replication offset instead.
         replica = Endpoint(*endpoints.redis_members[target])
-        wait_for(lambda: sentinels.replica_priority(replica) == 1, timeout, f"Sentinel to see {target}'s priority")
+        poll_until(lambda: sentinels.replica_priority(replica) == 1, timeout, f"Sentinel to see {target}'s priority")
         sentinels.failover()
-        wait_for(lambda: redis_master(endpoints, secrets) == target, timeout, f"Sentinel to promote {target}")
+        poll_until(lambda: redis_master(endpoints, secrets) == target, timeout, f"Sentinel to promote {target}")
     finally:
         for admin in admins.values():
             admin.config_set("replica-priority", DEFAULT_REPLICA_PRIORITY)
@@ -93,8 +91,3 @@ def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:
     except redis.RedisError:
         return False
     return quorum and replicas == len(endpoints.redis_members) - 1
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll until the check holds; returns the seconds it took. Raises if it never does."""
-    return poll_until(check, timeout, what, interval=0.25).seconds

@@ -10,40 +10,62 @@ import matplotlib
 matplotlib.use("Agg")  # no display: render straight to PNG
 import matplotlib.pyplot as plt
 
+from roadie.drills.contract import NOT_MEASURED, Check, DrillResult
 from roadie.drills.records import Journal
-from roadie.drills.results import NOT_MEASURED
 
 ANOMALIES_SHOWN = 10
 
 
-def write_report(directory: Path, result: dict[str, Any], journal: Journal) -> Path:
+def write_report(directory: Path, drill_result: DrillResult, journal: Journal) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
+    result = drill_result.as_dict()
     (directory / "report.json").write_text(json.dumps({**result, **journal.as_dict()}, indent=2, default=str))
-    (directory / "report.md").write_text(_markdown(result))
+    (directory / "report.md").write_text(_markdown(drill_result))
     _timeline(directory / "timeline.png", result, journal)
     return directory
 
 
-def _markdown(result: dict[str, Any]) -> str:
+def verdict_markdown(result: DrillResult) -> list[str]:
+    """The title with PASSED or FAILED, then the objectives beside what was measured, then the
+    invariants and what is only reported: the part every drill's report shares."""
     lines = [
-        f"# Drill `{result['drill']}` — {'PASSED' if result['passed'] else 'FAILED'}",
+        f"# Drill `{result.drill}` — {'PASSED' if result.passed else 'FAILED'}",
         "",
-        result["description"],
+        result.description,
+        "",
+        "## Objectives (from the inventory) and what was measured",
+        "",
+    ]
+    if result.objectives:
+        lines += ["| measurement | objective | measured | met |", "|---|---|---|---|"]
+        lines += [f"| {c.name} | {c.goal} | {_value(c)} | {_met(c)} |" for c in result.objectives]
+    else:
+        lines.append("No objective is set for this drill (group_vars `drill_objectives`).")
+    others = [c for c in result.checks if c.kind != "objective"]
+    lines += ["", "## Invariants and other checks", "", "| check | value | must be | held |", "|---|---|---|---|"]
+    lines += [f"| {c.name} | {_value(c)} | {c.goal} | {_met(c)} |" for c in others]
+    return lines
+
+
+def _value(check: Check) -> object:
+    return NOT_MEASURED if check.value is None else check.value
+
+
+def _met(check: Check) -> str:
+    return "yes" if check.met else ("**no**" if check.met is False else "n/a")
+
+
+def _markdown(drill_result: DrillResult) -> str:
+    result = drill_result.as_dict()
+    lines = [
+        *verdict_markdown(drill_result),
         "",
         f"- started: {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(result['started']))} UTC",
         f"- target: {result['target']}",
         f"- fault injected at t=0 ({result['fault']})",
-        "",
-        "## Measurements against goals",
-        "",
-        "| measurement | value | goal | met |",
-        "|---|---|---|---|",
     ]
-    for check in result["checks"]:
-        met = "yes" if check["met"] else ("no" if check["met"] is False else "n/a")
-        value = NOT_MEASURED if check["value"] is None else check["value"]
-        lines.append(f"| {check['name']} | {value} | {check['goal']} | {met} |")
-    lines += _checker_markdown(result["checker"])
+    if "checker" in result:  # the region drills' probe has no checker yet
+        lines += _checker_markdown(result["checker"])
     lines += [
         "",
         "## Probes",

@@ -4,6 +4,7 @@ checks, report."""
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,11 @@ import psycopg
 from roadie.apiauth import ApiCredentials
 from roadie.checker.drill import DrillCheck, FinalReads, check_drill
 from roadie.console import console
-from roadie.drills import cluster, results, tickets
+from roadie.drills import results, tickets
 from roadie.drills.alerts import drill_alerts
 from roadie.drills.analysis import by_probe, first_change, first_departure, seconds_after, summarize_probe
-from roadie.drills.base import Drill, DrillContext
+from roadie.drills.base import DrillContext, FaultDrill
+from roadie.drills.contract import DrillResult, Goal, figures
 from roadie.drills.endpoints import discover
 from roadie.drills.finals import final_reads
 from roadie.drills.probes import PROBE_TABLE, new_run_id
@@ -25,6 +27,7 @@ from roadie.drills.report import write_report
 from roadie.drills.watch import FENCE_TABLE, WritablePrimariesWatcher
 from roadie.lab.inventory import Lab
 from roadie.lab.secrets import load_secrets
+from roadie.polling import poll_until
 
 BASELINE_S = 3.0
 MAX_RECOVERY_S = 90.0
@@ -33,13 +36,13 @@ HEAL_TIMEOUT_S = 120.0
 HARD_LIMIT_S = 300.0
 
 
-def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
+def run(drill: FaultDrill, lab: Lab, reports: Path, goals: Sequence[Goal]) -> DrillResult:
     # Broken connections are the point of a drill; psycopg's warnings about them are noise.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
     secrets = load_secrets(lab.secrets_file)
     ctx = DrillContext(lab, discover(lab), secrets, Journal(), new_run_id())
     with console.status(f"[{drill.name}] waiting for a healthy cluster") as status:
-        cluster.wait_for(lambda: drill.healthy(ctx), 120, "a healthy cluster before the drill")
+        poll_until(lambda: drill.healthy(ctx), 120, "a healthy cluster before the drill")
         create_probe_tables(ctx)
         if ctx.endpoints.app_lb:
             api = ApiCredentials.for_lab(lab)
@@ -53,19 +56,19 @@ def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
         probes, sampled, fault_at = asyncio.run(_observe(drill, ctx, status))
         status.update(f"[{drill.name}] healing {', '.join(ctx.target)}")
         drill.heal(ctx)
-        heal_s = cluster.wait_for(lambda: drill.healthy(ctx), HEAL_TIMEOUT_S, "the cluster to heal")
+        heal_s = poll_until(lambda: drill.healthy(ctx), HEAL_TIMEOUT_S, "the cluster to heal").seconds
         status.update(f"[{drill.name}] checking")
         check = _check(ctx, final_reads(ctx, probes), sampled, fault_at)
         _booking_race(ctx, probes)
-        result = _result(drill, ctx=ctx, started=started, fault_at=fault_at, heal_s=heal_s, check=check)
-        result["alerts"] = drill_alerts(lab, started, time.time(), fault_at)
-    directory = reports / f"{drill.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}"
+        directory = reports / f"{drill.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}"
+        result = _result(
+            drill, goals, ctx=ctx, started=started, fault_at=fault_at, heal_s=heal_s, check=check, report=directory
+        )
     write_report(directory, result, ctx.journal)
-    result["report"] = str(directory)
     return result
 
 
-async def _observe(drill: Drill, ctx: DrillContext, status: Any) -> tuple[list, bool, float]:
+async def _observe(drill: FaultDrill, ctx: DrillContext, status: Any) -> tuple[list, bool, float]:
     """Run the probes and watchers around the fault; also says whether the writable-primaries
     sampler ran (without it, split brain is not measured)."""
     stop_probes, stop_watchers = asyncio.Event(), asyncio.Event()
@@ -129,15 +132,21 @@ def _booking_race(ctx: DrillContext, probes: list) -> None:
 
 
 def _result(
-    drill: Drill, *, ctx: DrillContext, started: float, fault_at: float, heal_s: float, check: DrillCheck
-) -> dict[str, Any]:
+    drill: FaultDrill,
+    goals: Sequence[Goal],
+    *,
+    ctx: DrillContext,
+    started: float,
+    fault_at: float,
+    heal_s: float,
+    check: DrillCheck,
+    report: Path,
+) -> DrillResult:
     summaries = {name: summarize_probe(reqs, fault_at) for name, reqs in by_probe(ctx.journal).items()}
     journal = ctx.journal
     detection = {
-        "haproxy noticed": seconds_after(first_departure(journal, "haproxy", "up", fault_at), fault_at),
-        "patroni noticed": seconds_after(first_departure(journal, "patroni", "leader", fault_at), fault_at),
-        "sentinel noticed": seconds_after(first_departure(journal, "sentinel", "master", fault_at), fault_at),
-        "app load balancer noticed": seconds_after(first_departure(journal, "app-lb", "up", fault_at), fault_at),
+        name: seconds_after(first_departure(journal, source, what, fault_at), fault_at)
+        for name, (source, what) in results.DETECTION.items()
     }
     failover = {
         "patroni new leader": seconds_after(first_change(journal, "patroni", "leader", fault_at), fault_at),
@@ -145,38 +154,43 @@ def _result(
         "sentinel new master": seconds_after(first_change(journal, "sentinel", "master", fault_at), fault_at),
     }
     recovered_s = seconds_after(journal.first_event("drill", "recovered", after=fault_at), fault_at)
-    measured = results.measurements(summaries.values(), check, recovered_s)
-    measured.update(ctx.stash.get("booking_race", {}))
-    checks = results.checks(drill.goals, measured, check, recovered_s, MAX_RECOVERY_S)
-    extra = drill.post_checks(ctx, fault_at)
-    checks += extra
-    invariants_ok = check.valid and all(c["met"] for c in extra)
-    return {
-        "drill": drill.name,
-        "description": drill.description,
+    measured = figures(
+        drill,
+        results.measurements(summaries.values(), check, recovered_s, detection, ctx.stash.get("booking_race")),
+    )
+    checks = results.checks(goals, measured, check, recovered_s, MAX_RECOVERY_S)
+    if drill.keyed_bookings:
+        checks += results.keyed_booking_checks(measured)
+    checks += drill.post_checks(ctx, fault_at)
+    details = {
         "run_id": ctx.run_id,
-        "started": started,
         "fault_at": fault_at,
         "fault": f"{drill.name} on {', '.join(ctx.target)}",
-        "target": ctx.target,
         "detection_s": detection,
         "failover_s": failover,
         "recovered_s": recovered_s,
-        "measured": measured,
         "heal_s": round(heal_s, 1),
-        "checks": checks,
         "checker": {
             "valid": check.valid,
             "operations": results.operation_counts(check),
             "availability": [asdict(a) for a in check.availability],  # monotonic gap_from/gap_to
             "verdicts": [{**asdict(v), "valid": v.valid} for v in check.verdicts()],
         },
-        "invariants_ok": invariants_ok,
-        "passed": invariants_ok and all(c["met"] is not False for c in checks),
         "probes": [s.as_dict() for s in summaries.values()],
         "timeline": _timeline(ctx, fault_at),
         "markers": _markers(ctx, fault_at),
+        "alerts": drill_alerts(ctx.lab, started, time.time(), fault_at),
     }
+    return DrillResult(
+        drill=drill.name,
+        description=drill.description,
+        started=started,
+        target=tuple(ctx.target),
+        measured=measured,
+        checks=tuple(checks),
+        report=str(report),
+        details=details,
+    )
 
 
 def _timeline(ctx: DrillContext, fault_at: float) -> list[dict[str, Any]]:

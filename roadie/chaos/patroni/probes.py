@@ -4,6 +4,7 @@ from chaoslib.types import Configuration, Secrets
 
 from roadie.chaos.context import FAULTED, endpoints
 from roadie.drills import cluster
+from roadie.polling import poll_until
 
 __all__ = ["healthy", "leader", "wait_for_new_leader", "wait_until_healthy"]
 
@@ -25,9 +26,9 @@ def wait_for_new_leader(
     the seconds waited. Fails naming the old leader if none takes over in time."""
     old = FAULTED.get("patroni", "")
     the_endpoints = endpoints(configuration)
-    waited = cluster.wait_for(
+    waited = poll_until(
         lambda: cluster.patroni_leader(the_endpoints) not in (None, old), timeout_s, f"a new leader instead of {old}"
-    )
+    ).seconds
     return {"leader": cluster.patroni_leader(the_endpoints), "previous": old, "waited_s": round(waited, 2)}
 
 
@@ -37,4 +38,4 @@ def wait_until_healthy(
     """Wait until the cluster is healthy again (every member back and streaming); returns
     the seconds waited."""
     the_endpoints = endpoints(configuration)
-    return round(cluster.wait_for(lambda: cluster.patroni_healthy(the_endpoints), timeout_s, "a healthy Patroni"), 2)
+    return round(poll_until(lambda: cluster.patroni_healthy(the_endpoints), timeout_s, "a healthy Patroni").seconds, 2)

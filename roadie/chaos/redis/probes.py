@@ -5,6 +5,7 @@ from chaoslib.types import Configuration, Secrets
 from roadie.chaos.context import FAULTED, endpoints
 from roadie.chaos.context import secrets as lab_secrets
 from roadie.drills import cluster
+from roadie.polling import poll_until
 
 __all__ = ["healthy", "master", "wait_for_new_master", "wait_until_healthy"]
 
@@ -26,11 +27,11 @@ def wait_for_new_master(
     returns it and the seconds waited."""
     old = FAULTED.get("redis", "")
     the_endpoints, the_secrets = endpoints(configuration), lab_secrets(configuration)
-    waited = cluster.wait_for(
+    waited = poll_until(
         lambda: cluster.redis_master(the_endpoints, the_secrets) not in (None, old),
         timeout_s,
         f"a new Redis master instead of {old}",
-    )
+    ).seconds
     return {"master": cluster.redis_master(the_endpoints, the_secrets), "previous": old, "waited_s": round(waited, 2)}
 
 
@@ -39,5 +40,5 @@ def wait_until_healthy(
 ) -> float:
     """Wait until every replica is connected and the Sentinels see a quorum again."""
     the_endpoints, the_secrets = endpoints(configuration), lab_secrets(configuration)
-    waited = cluster.wait_for(lambda: cluster.redis_healthy(the_endpoints, the_secrets), timeout_s, "a healthy Redis")
+    waited = poll_until(lambda: cluster.redis_healthy(the_endpoints, the_secrets), timeout_s, "a healthy Redis").seconds
     return round(waited, 2)

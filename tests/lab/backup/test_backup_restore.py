@@ -7,9 +7,10 @@ import json
 import pytest
 
 from roadie.backup import pgbackrest, source
-from roadie.backup.report import write_restore_report
-from roadie.backup.restore import drill_restore
+from roadie.backup.drill import RestoreDrill
 from roadie.backup.status import backup_status
+from roadie.drills import discovery
+from roadie.drills.objectives import lab_objectives
 from tests.support import wait_until
 
 
@@ -50,14 +51,19 @@ def test_full_then_incremental_backup_from_a_standby(repo):
     assert "replay on the standby" in log
 
 
-def test_point_in_time_restore_matches_the_source(lab, lab_secrets, repo, tmp_path):
-    result = drill_restore(lab, lab_secrets)
-    directory = write_restore_report(tmp_path, result, 0.0)
-    print(f"restore time {result.total_s}s (restore {result.restore_s}s, recovery {result.recovery_s}s)")
-    assert result.markers_restored == result.markers_expected
-    assert result.markers_after_target_restored == 0
-    assert result.lost_rows == 0
-    assert result.tables
-    assert all(t.matches or t.written_during_drill for t in result.tables), [t for t in result.tables if not t.matches]
-    assert any(t.matches and t.source_rows > 0 for t in result.tables)
-    assert json.loads((directory / "report.json").read_text())["verified"] is True
+def test_point_in_time_restore_matches_the_source(lab, repo, tmp_path):
+    """The restore drill as `roadie drill restore` runs it, against the lab's objectives."""
+    result = RestoreDrill().run(lab, tmp_path, lab_objectives(discovery.drills())["restore"])
+    restored = result.details["restore"]
+    print(result.measured, [c.as_dict() for c in result.objectives])
+    assert restored["markers_restored"] == restored["markers_expected"]
+    assert result.measured["markers after the target restored"] == 0
+    assert result.measured["rows lost"] == 0
+    tables = restored["tables"]
+    assert tables
+    assert all(t["matches"] or t["written_during_drill"] for t in tables), [t for t in tables if not t["matches"]]
+    assert any(t["matches"] and t["source_rows"] > 0 for t in tables)
+    assert result.check("restored data matches the source").met is True
+    assert result.passed, result.checks
+    report = json.loads((tmp_path / result.report.split("/")[-1] / "report.json").read_text())
+    assert report["restore"]["verified"] is True and report["passed"] is True

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from roadie.chaos import experiments, scenarios
 from roadie.cli import chaos as chaos_cli
-from roadie.drills import catalog
+from roadie.drills import discovery
 
 
 def test_committed_experiments_are_what_the_scenarios_build(capsys):
@@ -17,7 +17,7 @@ def test_committed_experiments_are_what_the_scenarios_build(capsys):
 def test_every_scenario_is_a_drill_and_every_experiment_a_scenario():
     drills = [s.drill for s in scenarios.SCENARIOS]
     assert len(set(drills)) == len(drills)
-    assert set(drills) <= set(catalog.DRILLS)
+    assert set(drills) <= set(discovery.drills())
     assert set(drills) == set(experiments.names())
 
 
