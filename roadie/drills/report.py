@@ -43,7 +43,7 @@ def _markdown(result: dict[str, Any]) -> str:
         met = "yes" if check["met"] else ("no" if check["met"] is False else "n/a")
         value = NOT_MEASURED if check["value"] is None else check["value"]
         lines.append(f"| {check['name']} | {value} | {check['goal']} | {met} |")
-    lines += _checker_markdown(result["checker"])
+    lines += _checker_markdown(result.get("checker"))
     lines += [
         "",
         "## Probes",
@@ -65,9 +65,12 @@ def _markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _checker_markdown(checker: dict[str, Any]) -> list[str]:
+def _checker_markdown(checker: dict[str, Any] | None) -> list[str]:
     """Each checker's verdict over the history, then the anomalies it found (the first few of
-    each: report.json has them all)."""
+    each: report.json has them all). The region drills (roadie/dr) keep no history yet: they
+    say so instead of showing an empty verdict."""
+    if checker is None:
+        return ["", f"## Checker: {NOT_MEASURED} (this drill records no operation history)"]
     operations = checker["operations"]
     lines = [
         "",

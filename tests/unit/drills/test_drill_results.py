@@ -129,3 +129,11 @@ def test_a_latency_goal_without_its_reference_is_missed_not_met() -> None:
     latency = by_name["longest booking latency"]
     assert latency["met"] is False
     assert "database write gap not measured" in latency["goal"]
+
+
+def test_a_drill_without_a_history_says_its_checker_was_not_measured() -> None:
+    # The region drills (roadie/dr) record no operation history: their report must still be
+    # written (it raised KeyError 'checker'), and say so rather than show a verdict.
+    text = "\n".join(_checker_markdown(None))
+    assert "## Checker: not measured" in text
+    assert "valid" not in text and "ANOMALIES" not in text
