@@ -3,6 +3,7 @@
 import sys
 
 import typer
+from rich.markup import escape
 
 from roadie.bench import search as search_bench
 from roadie.cli import alerts, backup, bench, chaos, dr, drill, inventory, lab, runbook
@@ -41,7 +42,8 @@ def main() -> None:
     except RoadieError as exc:
         if debug:
             raise
-        err_console.print(f"[bad]error:[/] {exc.message}")
+        # The message is text, not markup: "fatal: [db-1]" would lose its host name as a rich tag.
+        err_console.print(f"[bad]error:[/] {escape(exc.message)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[bad]interrupted[/]")

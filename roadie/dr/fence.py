@@ -59,6 +59,23 @@ def unfence(region: int) -> None:
         _iptables("-X", name)
 
 
+def fenced_regions() -> list[int]:
+    """Every region with a fence chain, whether or not the chain is still hooked in."""
+    listing = _iptables("-S", check=False).stdout.splitlines()
+    prefix = f"-N {chain(0)[:-1]}"
+    return sorted(int(line.removeprefix(prefix)) for line in listing if line.startswith(prefix))
+
+
+def unfence_all() -> list[int]:
+    """Lift every region's fence: for a lab that is purged, whose hosts (and the cgroups the
+    fence lets through) are gone. A fence left behind refuses the next lab's own peers
+    (etcd members could not reach each other after a DR test that did not finish)."""
+    regions = fenced_regions()
+    for region in regions:
+        unfence(region)
+    return regions
+
+
 def is_fenced(region: int) -> bool:
     return _iptables("-C", "OUTPUT", "-j", chain(region), check=False).returncode == 0
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from roadie.console import console
+from roadie.dr import fence
 from roadie.errors import RoadieError
 from roadie.inventory import build_inventory, check_inventory, load_stack_output, write_inventory
 from roadie.lab import cgroup, hosts, image, machines, shared_epmd, ssh, wheelhouse
@@ -185,6 +186,10 @@ def down(purge: bool) -> list[str]:
     if still_mounted:
         raise RoadieError(f"the disks of {', '.join(still_mounted)} are still mounted: nothing was purged")
     root = lab_root()
+    if purge:
+        lifted = fence.unfence_all()
+        if lifted:
+            console.print(f"lifted the fence of region {', '.join(map(str, lifted))} (its hosts are purged)")
     if purge and root.exists():
         shutil.rmtree(root)
     load_lab.cache_clear()

@@ -24,6 +24,7 @@ RECAP_LINE = re.compile(
     r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)"
 )
 HEADER = re.compile(r"^(?P<kind>PLAY|TASK|RUNNING HANDLER) \[(?P<name>.*)\]")
+FAILED_HOST = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]")
 
 
 @dataclass
@@ -35,6 +36,8 @@ class PlaybookRun:
     seconds: float
     recap: dict[str, dict[str, int]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    # The task that failed and on which hosts, so an error names them (not only the message).
+    failed_tasks: dict[str, list[str]] = field(default_factory=dict)
     # Wall-clock seconds spent in each task (summed over its runs), for the slowest-tasks list.
     task_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -141,18 +144,25 @@ class Progress:
         self.tasks = 0
         self.started = time.monotonic()
         self.current: tuple[str, float] | None = None
+        self.task = "(before the first task)"
 
     def follow(self, line: str, run: PlaybookRun) -> None:
         text = line.rstrip()
         if match := HEADER.match(text):
             self._time_task(run, match["name"] if match["kind"] != "PLAY" else None)
             self.tasks += match["kind"] != "PLAY"
+            if match["kind"] != "PLAY":
+                self.task = match["name"]
             elapsed = time.monotonic() - self.started
             self.report(
                 f"{self.title} [muted]({elapsed:.0f}s, {self.tasks} tasks)[/] {match['kind'].lower()}: {match['name']}"
             )
         elif text.startswith(("fatal:", "failed:")) or "[ERROR]" in text:
             run.failures.append(text)
+            if host := FAILED_HOST.match(text):
+                hosts = run.failed_tasks.setdefault(self.task, [])
+                if host["host"] not in hosts:
+                    hosts.append(host["host"])
         elif run.failures and (text.startswith(("    msg:", "  msg:")) or text.startswith("argument '")):
             # The assert's message, or the argument spec's "argument 'x' is of type ..." line.
             run.failures.append(text.strip())
@@ -171,7 +181,9 @@ class Progress:
 def raise_for_failure(run: PlaybookRun, what: str) -> None:
     if run.ok:
         return
-    detail = "; ".join(dict.fromkeys(run.failures))[:600] or f"exit code {run.returncode}"
+    messages = [f for f in dict.fromkeys(run.failures) if not FAILED_HOST.match(f)]
+    where = "; ".join(f"task '{task}' failed on {', '.join(hosts)}" for task, hosts in run.failed_tasks.items())
+    detail = "; ".join(filter(None, [where, *messages]))[:900] or f"exit code {run.returncode}"
     raise RoadieError(f"{what} failed: {detail} (full log: {run.log_file})")
 
 

@@ -27,3 +27,15 @@ def test_lost_writes_and_rpo_window():
     assert lost == ["b", "c"]
     assert rpo_seconds(probe, lost, fault_at=11.0) == 0.5
     assert rpo_seconds(probe, [], fault_at=11.0) == 0.0
+
+
+def test_a_purge_lifts_every_fence_left_behind():
+    """With real iptables: a fence chain of a region nobody uses is found and lifted, hooked in
+    or not, and a second lift finds nothing (the purge of a lab with no fence changes nothing)."""
+    fence.fence(9, [])  # region 9 has no host: the chain only refuses 127.9.0.0/16
+    assert fence.is_fenced(9)
+    assert 9 in fence.fenced_regions()
+    assert 9 in fence.unfence_all()
+    assert not fence.is_fenced(9)
+    assert 9 not in fence.fenced_regions()
+    assert fence.unfence_all() == []

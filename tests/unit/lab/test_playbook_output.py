@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
-from roadie.lab.playbook import PlaybookRun, Progress
+import pytest
+
+from roadie.errors import RoadieError
+from roadie.lab.playbook import PlaybookRun, Progress, raise_for_failure
 
 OUTPUT = """\
 PLAY [Run the etcd cluster] ****
@@ -28,3 +31,27 @@ def test_recap_failures_and_task_count_are_parsed():
     assert run.changed == 1
     assert run.failures[0].startswith("fatal: [db-1]")
     assert "odd number of members" in run.failures[1]
+
+
+# ansible-core 2.19 prints the error before the host line; both hosts share the task.
+OUTPUT_219 = """\
+TASK [etcd : Wait for the etcd cluster to be healthy] ****
+[ERROR]: Task failed: Module failed: Request failed: <urlopen error [Errno 111] Connection refused>
+fatal: [db-1]: FAILED! => {"attempts": 60}
+fatal: [db-2]: FAILED! => {"attempts": 60}
+"""
+
+
+def test_a_failure_names_the_task_and_its_hosts():
+    run = PlaybookRun(returncode=2, log_file=Path("/dev/null"), seconds=0)
+    progress = Progress(lambda _: None, "t")
+    for line in OUTPUT_219.splitlines():
+        progress.follow(line, run)
+    assert run.failed_tasks == {"etcd : Wait for the etcd cluster to be healthy": ["db-1", "db-2"]}
+    with pytest.raises(RoadieError) as raised:
+        raise_for_failure(run, "Bringing the lab up")
+    message = raised.value.message
+    assert message.startswith(
+        "Bringing the lab up failed: task 'etcd : Wait for the etcd cluster to be healthy' failed on db-1, db-2;"
+    )
+    assert "Connection refused" in message
