@@ -17,10 +17,11 @@ from roadie.lab import cgroup
 
 IPTABLES = "iptables"
 SSH_PORT = 22
+CHAIN_PREFIX = "ROADIE-FENCE-R"
 
 
 def chain(region: int) -> str:
-    return f"ROADIE-FENCE-R{region}"
+    return f"{CHAIN_PREFIX}{region}"
 
 
 def network(region: int) -> str:
@@ -62,7 +63,7 @@ def unfence(region: int) -> None:
 def fenced_regions() -> list[int]:
     """Every region with a fence chain, whether or not the chain is still hooked in."""
     listing = _iptables("-S", check=False).stdout.splitlines()
-    prefix = f"-N {chain(0)[:-1]}"
+    prefix = f"-N {CHAIN_PREFIX}"
     return sorted(int(line.removeprefix(prefix)) for line in listing if line.startswith(prefix))
 
 

@@ -186,10 +186,8 @@ def down(purge: bool) -> list[str]:
     if still_mounted:
         raise RoadieError(f"the disks of {', '.join(still_mounted)} are still mounted: nothing was purged")
     root = lab_root()
-    if purge:
-        lifted = fence.unfence_all()
-        if lifted:
-            console.print(f"lifted the fence of region {', '.join(map(str, lifted))} (its hosts are purged)")
+    if purge and (lifted := fence.unfence_all()):
+        console.print(f"lifted the fence of region {', '.join(map(str, lifted))} (its hosts are purged)")
     if purge and root.exists():
         shutil.rmtree(root)
     load_lab.cache_clear()
