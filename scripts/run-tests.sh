@@ -75,11 +75,15 @@ trap '"$venv/roadie" lab down --purge' EXIT
 
 # Faults last: the drills, chaos experiments and the region failover break and heal the
 # lab on purpose, so everything that only observes it runs first.
-destructive=(tests/lab/drills tests/lab/chaos tests/lab/dr)
+destructive=(tests/lab/alerts tests/lab/drills tests/lab/chaos tests/lab/dr)
 step "lab integration and host tests"
 run_pytest -m "lab or host" -v --durations=15 "${destructive[@]/#/--ignore=}" tests/lab tests/host || fail "lab tests"
 
+# Each provocation breaks one part and heals it; the tiers run at the same time.
+step "alert provocations (every provoked alert fires, notifies, resolves; its runbook names the cause)"
+run_pytest -m "lab" -v -s --durations=5 tests/lab/alerts || fail "alert provocations"
+
 step "drills, chaos experiments and DR failover"
-run_pytest -m "lab" -v --durations=15 "${destructive[@]}" || fail "drill tests"
+run_pytest -m "lab" -v --durations=15 "${destructive[@]:1}" || fail "drill tests"
 summary
 echo "all tests passed"

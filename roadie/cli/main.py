@@ -6,7 +6,7 @@ import typer
 from rich.markup import escape
 
 from roadie.bench import search as search_bench
-from roadie.cli import alerts, backup, bench, chaos, dr, drill, inventory, lab, runbook
+from roadie.cli import alerts, backup, bench, chaos, dr, drill, inventory, lab, provoke, runbook
 from roadie.console import err_console
 from roadie.errors import RoadieError
 
@@ -23,6 +23,7 @@ app.add_typer(backup.app, name="backup")
 app.add_typer(dr.app, name="dr")
 app.add_typer(runbook.app, name="runbook")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(provoke.app, name="provoke")
 app.add_typer(bench.app, name="bench")
 app.add_typer(chaos.app, name="chaos")
 # Drills that live with their subsystem are run as drills too.

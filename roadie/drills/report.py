@@ -107,16 +107,28 @@ def _alerts_markdown(alerts: dict[str, Any] | None) -> list[str]:
     if not alerts["alerts"]:
         lines.append("No alert went pending or firing during the drill.")
     else:
-        lines += ["| alert | severity | labels | pending | firing |", "|---|---|---|---|---|"]
+        lines += ["| alert | severity | labels | pending | firing | resolved |", "|---|---|---|---|---|---|"]
+        windows = alerts.get("windows_s", {})
         for alert in alerts["alerts"]:
             labels = ", ".join(f"{k}={v}" for k, v in sorted(alert["labels"].items()))
-            times = f"{_t(alert['pending_s'])} | {_t(alert['firing_s'])}"
+            times = f"{_t(alert['pending_s'])} | {_t(alert['firing_s'])} | {_resolved(alert, windows)}"
             name = f"{alert['alert']} (active before the drill)" if alert.get("before_drill") else alert["alert"]
             lines.append(f"| {name} | {alert['severity']} | {labels} | {times} |")
     sent = alerts["notifications"]
+    if "watched_to_s" in alerts:
+        lines += ["", f"Alerts were watched until t={alerts['watched_to_s']:+.1f}s (until they resolved, at most "
+                      "90 s after the heal)."]  # fmt: skip
     lines += ["", f"Notifications delivered by Alertmanager during the drill: {len(sent)}."]
     lines += [f"- t={n['received_s']:+.1f}s {n['alert']} ({n['severity']}) {n['status']}" for n in sent]
     return lines
+
+
+def _resolved(alert: dict[str, Any], windows: dict[str, float]) -> str:
+    if alert.get("resolved_s") is not None:
+        return f"{alert['resolved_s']:+.1f}"
+    if alert["alert"] in windows:
+        return f"clears {windows[alert['alert']] / 60:.0f} m after its cause (its window)"
+    return "still active when the watch ended"
 
 
 def _first_firing(alerts: dict[str, Any] | None) -> dict[str, float]:

@@ -14,7 +14,7 @@ from roadie.apiauth import ApiCredentials
 from roadie.checker.drill import DrillCheck, FinalReads, check_drill
 from roadie.console import console
 from roadie.drills import cluster, results, tickets
-from roadie.drills.alerts import drill_alerts
+from roadie.drills.alerts import drill_alerts, watch_to_end
 from roadie.drills.analysis import by_probe, first_change, first_departure, seconds_after, summarize_probe
 from roadie.drills.base import Drill, DrillContext
 from roadie.drills.endpoints import discover
@@ -58,7 +58,8 @@ def run(drill: Drill, lab: Lab, reports: Path) -> dict[str, Any]:
         check = _check(ctx, final_reads(ctx, probes), sampled, fault_at)
         _booking_race(ctx, probes)
         result = _result(drill, ctx=ctx, started=started, fault_at=fault_at, heal_s=heal_s, check=check)
-        result["alerts"] = drill_alerts(lab, started, time.time(), fault_at)
+        status.update(f"[{drill.name}] watching the alerts it set off until they resolve")
+        result["alerts"] = drill_alerts(lab, started, watch_to_end(lab, started), fault_at)
     directory = reports / f"{drill.name}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime(started))}"
     write_report(directory, result, ctx.journal)
     result["report"] = str(directory)

@@ -27,18 +27,28 @@ def run_step(step: Step, variables: dict[str, str]) -> StepResult:
     return _run_shell(step, variables)
 
 
+def queries(step: Step) -> list[str]:
+    """A PromQL step's queries: one per line. Several metrics of one target are asked for one
+    line each, never as `a or b` (which keeps only a's series where both carry the same labels)."""
+    return [line.strip() for line in step.code.splitlines() if line.strip()]
+
+
 def _run_query(step: Step, variables: dict[str, str]) -> StepResult:
     url = variables.get("PROMETHEUS_URL", "")
     if not url:
         return StepResult(step, False, "PROMETHEUS_URL is not set")
-    try:
-        answer = httpx.get(f"{url}/api/v1/query", params={"query": step.code}, timeout=TIMEOUT)
-        body = answer.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        return StepResult(step, False, f"Prometheus at {url} did not answer: {exc}")
-    if body.get("status") != "success":
-        return StepResult(step, False, f"query failed: {body.get('error', answer.text[:200])}")
-    return StepResult(step, True, format_result(body["data"]))
+    several = len(queries(step)) > 1
+    outputs = []
+    for query in queries(step):
+        try:
+            answer = httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=TIMEOUT)
+            body = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return StepResult(step, False, f"Prometheus at {url} did not answer: {exc}")
+        if body.get("status") != "success":
+            return StepResult(step, False, f"query {query} failed: {body.get('error', answer.text[:200])}")
+        outputs.append((f"# {query}\n" if several else "") + format_result(body["data"]))
+    return StepResult(step, True, "\n".join(outputs))
 
 
 def format_result(data: dict) -> str:

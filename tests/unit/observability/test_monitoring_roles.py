@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests.unit.observability.conftest import tool
+from tests.unit.observability.conftest import repo_path, tool
 from tests.unit.observability.role_render import (
     ADDRESS,
     HOSTVARS,
@@ -84,6 +84,21 @@ def test_alertmanager_config_is_valid_with_chat_or_recorder(tmp_path, overrides,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alertmanager_group_interval_is_the_routing_files_unless_overridden():
+    def intervals(overrides: dict) -> list[str | None]:
+        variables = role_variables(
+            "alertmanager", {"alertmanager_webhook_urls": ["http://127.1.0.61:9095/x"], **overrides}
+        )
+        route = yaml.safe_load(render_template("alertmanager", "alertmanager.yml.j2", variables))["route"]
+        return [route.get("group_interval")] + [r.get("group_interval") for r in route["routes"]]
+
+    routing = yaml.safe_load(repo_path("alerts", "alertmanager", "routing.yml").read_text())["route"]
+    assert intervals({}) == [routing["group_interval"]] + [r.get("group_interval") for r in routing["routes"]]
+    lab = intervals({"alertmanager_group_interval": "20s"})
+    assert lab[0] == "20s"
+    assert all(i in ("20s", None) for i in lab[1:]), "a sub-route keeps its own interval only if it set none"
 
 
 def test_alertmanager_does_not_gossip_on_all_interfaces():

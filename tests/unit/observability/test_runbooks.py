@@ -5,8 +5,8 @@ import re
 import pytest
 
 from roadie.runbooks.environment import VARIABLES
-from roadie.runbooks.parse import SECTIONS, all_runbooks
-from roadie.runbooks.runner import format_result
+from roadie.runbooks.parse import SECTIONS, Step, all_runbooks
+from roadie.runbooks.runner import format_result, queries, run_step
 
 RUNBOOKS = all_runbooks()
 # Words that change things: never in a diagnosis step.
@@ -74,3 +74,54 @@ def test_query_results_are_printed_readably():
     data = {"resultType": "vector", "result": [{"metric": {"job": "etcd", "host": "db-1"}, "value": [0, "1"]}]}
     assert format_result(data) == "{host=db-1, job=etcd} = 1"
     assert "no series" in format_result({"resultType": "vector", "result": []})
+
+
+# A bare selector (optionally compared with a number): `a or b` of two of them keeps only a's
+# series wherever b's carry the same labels, so the diagnosis would never show b.
+SELECTOR = re.compile(r"^\(?\s*[a-zA-Z_:][\w:]*(\{[^}]*\})?\s*([=!<>]=?\s*\S+)?\s*\)?$")
+
+
+@pytest.mark.parametrize("book", RUNBOOKS, ids=lambda b: b.alert)
+def test_promql_steps_never_or_two_plain_selectors(book):
+    for step in book.diagnosis:
+        if step.language != "promql":
+            continue
+        for query in queries(step):
+            parts = re.split(r"\s+or\s+", query)
+            assert len(parts) == 1 or not all(SELECTOR.match(p.strip()) for p in parts), (
+                f"{book.alert}: '{query}' hides the later metrics' series: put each on its own line"
+            )
+
+
+def test_the_selector_lint_catches_an_or_of_two_metrics():
+    assert all(SELECTOR.match(p) for p in ("patroni_primary", 'up{job="etcd"}', "redis_master_link_up == 0"))
+    assert not SELECTOR.match("sum by (queue) (rabbitmq_detailed_queue_consumers)")
+
+
+def test_each_line_of_a_promql_step_is_its_own_query(monkeypatch):
+    asked = []
+
+    class Answer:
+        def __init__(self, query: str) -> None:
+            self.query = query
+            self.text = ""
+
+        def json(self) -> dict:
+            value = {"metric": {"__name__": self.query}, "value": [0, "1"]}
+            return {"status": "success", "data": {"resultType": "vector", "result": [value]}}
+
+    def get(url: str, params: dict, timeout: float) -> Answer:
+        asked.append(params["query"])
+        return Answer(params["query"])
+
+    monkeypatch.setattr("roadie.runbooks.runner.httpx.get", get)
+    step = Step("promql", "diagnose", "patroni_primary\npatroni_replica\n", "roles")
+    result = run_step(step, {"PROMETHEUS_URL": "http://prometheus.invalid"})
+    assert asked == ["patroni_primary", "patroni_replica"]
+    assert result.ok
+    assert result.output.splitlines() == [
+        "# patroni_primary",
+        "{__name__=patroni_primary} = 1",
+        "# patroni_replica",
+        "{__name__=patroni_replica} = 1",
+    ]
