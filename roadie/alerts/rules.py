@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from roadie.errors import RoadieError
 from roadie.paths import project_root
 
 
@@ -21,16 +22,21 @@ class AlertRule:
     def window_s(self) -> float:
         """The longest range or offset its expression looks back over: an alert such as
         PatroniLeaderChanged (offset 10m) clears only that long after its cause is gone."""
-        seconds = [_seconds(d) for d in WINDOW.findall(self.expr)]
+        seconds = [duration_seconds(d) for d in WINDOW.findall(self.expr)]
         return max(seconds, default=0.0)
 
 
 WINDOW = re.compile(r"(?:\[|offset\s+)(\d+[smhd])")
-UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+UNIT_S = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
-def _seconds(duration: str) -> float:
-    return int(duration[:-1]) * UNIT_S[duration[-1]]
+def duration_seconds(text: str) -> float:
+    """Seconds of a Prometheus duration (15s, 1h30m)."""
+    parts = DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise RoadieError(f"not a Prometheus duration: {text!r}")
+    return sum(int(number) * UNIT_S[unit] for number, unit in parts)
 
 
 def rules_dir() -> Path:

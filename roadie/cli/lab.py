@@ -1,6 +1,7 @@
 """`roadie lab ...`: the local lab of simulated hosts."""
 
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -9,15 +10,18 @@ from rich.table import Table
 
 from roadie.console import console
 from roadie.errors import RoadieError
-from roadie.lab import evidence, hosts, lifecycle, status
-from roadie.lab.inventory import load_lab
+from roadie.lab import evidence, hosts, leaks, lifecycle, status
+from roadie.lab.inventory import Lab, load_lab
 from roadie.lab.playbook import summarize
+from roadie.lab.secrets import load_secrets
 from roadie.services import registry
 
 app = typer.Typer(
     help="The local lab: every host a booted Debian machine on a loopback address, configured over SSH.",
     no_args_is_help=True,
 )
+
+MAX_LEAKS_SHOWN = 50
 
 Profile = Annotated[str, typer.Option("--profile", "-p", help="core: data tier; full: everything.")]
 
@@ -48,6 +52,26 @@ def collect_logs(
     """Copy the lab's logs (Ansible runs, boot consoles, every host's journal) into a directory."""
     written = evidence.collect(load_lab("full"), target)
     console.print(f"[ok]{len(written)} log files[/] in {target}")
+
+
+@app.command("scan-secrets")
+def scan_secrets() -> None:
+    """Search every log the lab keeps (Ansible runs, boot consoles, journals) for its secrets."""
+    lab = load_lab("full")
+    secrets = load_secrets(lab.secrets_file)
+    found = leaks.scan(lab_logs_with_progress(lab), secrets)
+    for leak in found[:MAX_LEAKS_SHOWN]:
+        console.print(f"[bad]{leak.log}:{leak.line}: secret {leak.secret}[/]", highlight=False)
+    if found:
+        names = sorted({leak.secret for leak in found})
+        raise RoadieError(f"{len(found)} log lines hold a secret ({', '.join(names)}); the values are not shown")
+    console.print(f"[ok]no secret in the lab's logs[/] ({len(secrets)} secrets searched)")
+
+
+def lab_logs_with_progress(lab: Lab) -> Iterator[tuple[str, Iterable[str]]]:
+    for name, lines in leaks.lab_logs(lab):
+        console.print(f"searching {name}", style="muted", highlight=False)
+        yield name, lines
 
 
 @app.command("status")

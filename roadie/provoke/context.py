@@ -10,6 +10,7 @@ import psycopg
 import redis
 
 from roadie.alerts.notifications import recorder_file
+from roadie.alerts.rules import duration_seconds
 from roadie.drills.tickets import app_config
 from roadie.errors import RoadieError
 from roadie.lab import hosts
@@ -65,7 +66,7 @@ class Context:
         body = httpx.get(f"{self.prometheus}/api/v1/status/config", timeout=10).json()
         for line in body["data"]["yaml"].splitlines():
             if line.strip().startswith("evaluation_interval:"):
-                return _seconds(line.split(":", 1)[1].strip())
+                return duration_seconds(line.split(":", 1)[1].strip())
         return 60.0  # Prometheus' default when the configuration does not set it
 
     def alert_for_s(self) -> dict[str, float]:
@@ -181,11 +182,3 @@ class Context:
 
     def start(self, host: str, kind: str) -> None:
         hosts.systemctl(self.lab.host(host), "start", self.unit(host, kind))
-
-
-def _seconds(duration: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    for suffix in ("ms", "s", "m", "h"):
-        if duration.endswith(suffix) and duration[: -len(suffix)].isdigit():
-            return int(duration[: -len(suffix)]) * units[suffix]
-    raise RoadieError(f"cannot read the duration {duration!r}")

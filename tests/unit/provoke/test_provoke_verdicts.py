@@ -9,7 +9,7 @@ import pytest
 
 from roadie.alerts.active import ActiveAlert
 from roadie.alerts.notifications import Notification
-from roadie.alerts.rules import alerting_rules
+from roadie.alerts.rules import alerting_rules, duration_seconds
 from roadie.cli.provoke import failures
 from roadie.provoke import table
 from roadie.provoke.campaign import Diagnosis, Outcome
@@ -140,3 +140,13 @@ def test_the_docs_table_is_current_and_says_not_measured_for_unmeasured_figures(
     assert "not run (the alert did not fire)" in row
     assert "slow-query: FIRED" in row
     assert all(f"| {name} |" in rendered for name in ALERTS)
+
+
+def test_rule_windows_and_durations_are_read_from_the_rules():
+    windows = {r.name: r.window_s for r in alerting_rules()}
+    assert windows["PatroniLeaderChanged"] == 600, "offset 10m"
+    assert windows["PostgresDeadlocks"] == 300, "increase(...[5m])"
+    assert windows["PatroniNoLeader"] == 0
+    assert duration_seconds("1h30m") == 5400
+    with pytest.raises(Exception, match="not a Prometheus duration"):
+        duration_seconds("ten minutes")

@@ -6,6 +6,8 @@ shortened below two evaluation intervals, so one bad sample still never pages. O
 lines change; comments, annotations and expressions stay byte for byte what promtool tests.
 """
 
+# Ansible loads this file by itself (a role plugin), so it parses durations on its own rather than
+# importing roadie.alerts.rules.
 import math
 import re
 
