@@ -7,7 +7,6 @@ tier moves on once it healed; waiting for the alert to resolve goes on beside th
 (a windowed alert such as PostgresDeadlocks takes five minutes to clear).
 """
 
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -94,7 +93,6 @@ class Campaign:
         self.variables = lab_environment(ctx.lab)
         self.resolutions: list[Future[None]] = []
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="resolve")
-        self._lock = threading.Lock()
 
     def run(self, provocations: list[Provocation]) -> list[Outcome]:
         tiers: dict[str, list[Provocation]] = {}
@@ -193,7 +191,11 @@ class Campaign:
         if not firing:
             return
         bound = provocation.resolve_within_s + 2 * self.evaluation_s
-        resolved = self.watcher.until(firing, lambda ts: all(t.resolved_at for t in ts), bound)
+        try:
+            resolved = self.watcher.until(firing, lambda ts: all(t.resolved_at for t in ts), bound)
+        except Exception as exc:  # Prometheus gone: this outcome fails, the campaign goes on
+            outcome.errors.append(f"resolution: {_error(exc)}")
+            return
         self.progress(
             f"{provocation.name}: " + ("resolved" if resolved else f"NOT resolved {bound:.0f}s after the heal")
         )
