@@ -86,8 +86,5 @@ run_pytest -m "lab" -v -s --durations=5 tests/lab/alerts || fail "alert provocat
 step "drills, chaos experiments and DR failover"
 run_pytest -m "lab" -v --durations=15 "${destructive[@]:1}" || fail "drill tests"
 
-# After everything ran: no generated secret in any log the lab kept (issue 18).
-step "secrets in the lab's logs"
-"$venv/roadie" lab scan-secrets || fail "a secret in the lab's logs"
 summary
 echo "all tests passed"
