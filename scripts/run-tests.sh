@@ -86,5 +86,9 @@ run_pytest -m "lab" -v -s --durations=5 tests/lab/alerts || fail "alert provocat
 step "drills, chaos experiments and DR failover"
 run_pytest -m "lab" -v --durations=15 "${destructive[@]:1}" || fail "drill tests"
 
+# Last: the journals now hold every command the drills and the DR failover ran over SSH.
+step "secrets in the lab's logs"
+"$venv/roadie" lab scan-secrets || fail "a secret in the lab's logs"
+
 summary
 echo "all tests passed"

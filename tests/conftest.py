@@ -11,6 +11,7 @@ from roadie.apiauth import ApiCredentials
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab, LabHost, load_lab
 from roadie.lab.secrets import load_secrets
+from roadie.services import postgres_tls
 
 # testinfra's ansible backend and the CLI tests call the venv's tools by name.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -18,7 +19,10 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 
 @pytest.fixture(scope="session")
 def lab() -> Lab:
-    return load_lab()
+    found = load_lab()
+    # As the CLI does: every libpq connection of the tests verifies the lab's PostgreSQL.
+    postgres_tls.require_verified(found.tls.ca_cert)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,10 @@
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
+
 from roadie.errors import RoadieError
-from roadie.lab.inventory import LabHost
+from roadie.lab.inventory import Lab, LabHost
 from roadie.polling import poll_until
 from roadie.services import registry
 
@@ -23,3 +25,19 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: fl
         return poll_until(check, timeout, what, interval).value
     except RoadieError as exc:
         raise AssertionError(str(exc)) from None
+
+
+def app_conninfo(lab: Lab, secrets: dict[str, str], host: str, port: int, **extra: Any) -> str:
+    """libpq connection string of the app's login role at host:port, verifying the server against
+    the lab's CA and the name dialled (extra parameters win: sslmode="disable" for plain text)."""
+    params: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "user": "app",
+        "dbname": "app",
+        "password": secrets["postgres_app"],
+        "connect_timeout": 5,
+        "sslmode": "verify-full",
+        "sslrootcert": str(lab.tls.ca_cert),
+    }
+    return psycopg.conninfo.make_conninfo(**{**params, **extra})

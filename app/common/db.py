@@ -78,7 +78,10 @@ def _transient_state(state: str) -> Transient | None:
 
 
 def conninfo(settings: PostgresSettings, endpoint: Endpoint, database: str, application: str) -> str:
+    verify = {"sslrootcert": str(settings.tls.root_cert)} if settings.tls.root_cert else {}
     return psycopg.conninfo.make_conninfo(
+        sslmode=settings.tls.mode,
+        **verify,
         host=endpoint.host,
         port=endpoint.port,
         dbname=database,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -59,6 +59,20 @@ class Endpoint(_Strict):
     port: int = Field(gt=0, lt=65536)
 
 
+class PostgresTls(_Strict):
+    """How the app verifies PostgreSQL's certificate (libpq's sslmode and sslrootcert): by
+    default the server must present a certificate from `root_cert` naming the address dialled."""
+
+    mode: Literal["verify-full", "verify-ca", "disable"] = "verify-full"
+    root_cert: Path | None = None
+
+    @model_validator(mode="after")
+    def _root_cert_to_verify(self) -> PostgresTls:
+        if self.mode != "disable" and self.root_cert is None:
+            raise ValueError(f"root_cert (the internal CA's certificate) is required with mode {self.mode}")
+        return self
+
+
 class PostgresSettings(_Strict):
     """PostgreSQL through HAProxy: `primary` (read-write) and `replicas` (read-only) ports."""
 
@@ -66,6 +80,7 @@ class PostgresSettings(_Strict):
     replicas: Endpoint
     user: str
     password: Password
+    tls: PostgresTls
     connect_timeout: int = 3
     primary_pool_max: int = Field(16, ge=1)
     replica_pool_max: int = Field(8, ge=1)

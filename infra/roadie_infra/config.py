@@ -1,18 +1,22 @@
 """Stack configuration: read the raw values and validate them before any resource exists.
 
 `parse_settings` is a pure function of the raw config strings (as the Pulumi engine hands them
-to the program: scalars as strings, objects as JSON), so it is tested without the engine.
+to the program: scalars as strings, objects as JSON), and of the clock for the internal CA's
+expiry, so it is tested without the engine.
 Every problem raises `StackConfigError` whose message starts with the config key.
 """
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import pulumi
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from roadie_infra.settings import (
     ENVIRONMENTS,
@@ -43,6 +47,7 @@ ROADIE_KEYS: tuple[str, ...] = (
     "amiId",
     "sshKeyName",
     "certificateArn",
+    "internalCaCertificate",
 )
 
 # Kubernetes minor versions EKS offers (standard and extended support); the k8s/ manifests are
@@ -54,6 +59,16 @@ MIN_BACKUP_RETENTION_DAYS = 90
 MIN_ARCHIVE_RETENTION_DAYS = 365
 PROD_APP_NODES_MIN = 3
 PROD_APP_NODES_MAX = 50
+
+INTERNAL_CA_KEY = "roadie:internalCaCertificate"
+# How an operator makes and sets the CA (docs/deploy-aws.md): every refusal of the key says it.
+INTERNAL_CA_FIX = (
+    "create the CA with `roadie tls ca --dir DIR` (or `roadie tls issue -i <hosts.yml> -d DIR`), then "
+    '`pulumi config set roadie:internalCaCertificate -- "$(cat DIR/ca.crt)"`'
+)
+# `roadie tls` keeps an existing CA (and refuses an expiring one): a new one needs a clean DIR,
+# and every host's certificate is re-issued from it.
+INTERNAL_CA_RENEW = "move DIR's ca.crt and ca.key aside (then `roadie tls issue` re-issues the hosts' certificates)"
 
 T = TypeVar("T")
 
@@ -93,6 +108,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         tiers=_tiers(reader, prod_grade=environment == "prod", zone_count=len(zones), has_backups=environment != "dr"),
         ansible_user=reader.text("roadie:ansibleUser", default="admin"),
         admin_cidrs=_cidrs(reader, "roadie:adminCidrs", required=True),
+        internal_ca_certificate=_internal_ca_certificate(reader),
         peer_cidrs=_cidrs(reader, "roadie:peerCidrs", required=False),
         backups=None if environment == "dr" else _backups(reader, region, environment),
         dr=_disaster_recovery(reader, region) if environment == "dr" else None,
@@ -290,6 +306,35 @@ def _cidrs(reader: _Reader, key: str, *, required: bool) -> tuple[str, ...]:
             raise StackConfigError(key, "must not open hosts to the whole internet (0.0.0.0/0)")
         networks.append(str(network))
     return tuple(networks)
+
+
+def _internal_ca_certificate(reader: _Reader) -> str:
+    """The CA's certificate as canonical PEM. Refused here rather than in the pods: with a wrong
+    or expired CA every pod fails to verify PostgreSQL and never gets ready."""
+    key = INTERNAL_CA_KEY
+    pem = reader.optional_text(key)
+    if pem is None:
+        raise StackConfigError(key, f"is required (the CA the app verifies PostgreSQL against): {INTERNAL_CA_FIX}")
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        # cryptography's reason (a URL to its FAQ) helps less than the fix.
+        problem = "is not a PEM X.509 certificate (expected: DIR/ca.crt's content)"
+        raise StackConfigError(key, f"{problem}: {INTERNAL_CA_FIX}") from None
+    subject = cert.subject.rfc4514_string()
+    if not _is_ca(cert):
+        raise StackConfigError(key, f"{subject} is not a CA (a host's certificate?): {INTERNAL_CA_FIX}")
+    expiry = cert.not_valid_after_utc
+    if expiry <= datetime.datetime.now(datetime.UTC):
+        raise StackConfigError(key, f"{subject} expired on {expiry:%Y-%m-%d}: {INTERNAL_CA_RENEW}, {INTERNAL_CA_FIX}")
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
 
 
 def _backups(reader: _Reader, region: str, environment: str) -> BackupSettings:

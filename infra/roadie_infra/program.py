@@ -153,6 +153,7 @@ def build(settings: StackSettings) -> Stack:
             provider=platform.provider,
             image=settings.app_image,
             endpoints=app_config(database, host_tiers),
+            internal_ca_certificate=settings.internal_ca_certificate,
         ),
     )
     return Stack(settings, network, security, platform, load_balancer, database, host_tiers, app, backups, dr)

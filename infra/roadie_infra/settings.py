@@ -66,6 +66,8 @@ class StackSettings:
     tiers: dict[str, TierSettings]
     ansible_user: str
     admin_cidrs: tuple[str, ...]
+    internal_ca_certificate: str
+    """The internal CA's certificate, PEM: the app verifies PostgreSQL's certificate against it."""
     peer_cidrs: tuple[str, ...] = ()
     backups: BackupSettings | None = None
     dr: DisasterRecoverySettings | None = None

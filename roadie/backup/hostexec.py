@@ -24,9 +24,14 @@ def on_host(
     env: dict[str, str] | None = None,
     timeout: float = 600.0,
     check: bool = True,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run argv on the host over SSH (as `user`, root by default); raise on failure if check."""
-    return ssh.run(SshFiles(lab_root() / "ssh"), host, argv, user=user, env=env, timeout=timeout, check=check)
+    """Run argv on the host over SSH (as `user`, root by default); raise on failure if check.
+
+    A secret goes in `stdin`, never in argv or env: sudo logs the whole command line to the
+    host's journal."""
+    files = SshFiles(lab_root() / "ssh")
+    return ssh.run(files, host, argv, user=user, env=env, timeout=timeout, check=check, stdin=stdin)
 
 
 def here(

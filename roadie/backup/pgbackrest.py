@@ -32,6 +32,9 @@ class Repository:
     stanza: str
     user: str
     binary: str = PGBACKREST
+    # The host's certificate and key from the internal CA (None: not given by the registry).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def command(self, *args: str, stanza: bool = True) -> list[str]:
         return [self.binary, f"--config={self.config}", *([f"--stanza={self.stanza}"] if stanza else []), *args]
@@ -61,7 +64,14 @@ def repository(lab: Lab) -> Repository:
     entry = registry.find(host, "pgbackrest")
     if entry is None:
         raise RoadieError(f"pgBackRest is not installed on {host.name}: run the backup playbook ('roadie lab up')")
-    return Repository(host, entry.path("config"), entry.text("stanza"), entry.user or "postgres")
+    return Repository(
+        host,
+        entry.path("config"),
+        entry.text("stanza"),
+        entry.user or "postgres",
+        tls_cert=entry.path("tls_cert"),
+        tls_key=entry.path("tls_key"),
+    )
 
 
 def local_repository(config: Path, stanza: str, user: str, binary: str = PGBACKREST) -> Repository:

@@ -221,6 +221,8 @@ def _restore(repo: Repository, scratch: Path, target: str) -> float:
 def _scratch_postgres(repo: Repository, scratch: Path, address: str, run_id: str) -> Any:
     """PostgreSQL on the restored data, as a transient unit of the repository host; archiving
     and replication off (a restored copy must never write into the real archive)."""
+    if repo.tls_cert is None or repo.tls_key is None:
+        raise RoadieError("the repository host's registry names no TLS certificate: run the backup playbook again")
     settings = {
         "listen_addresses": address,
         "port": str(SCRATCH_PORT),
@@ -232,6 +234,12 @@ def _scratch_postgres(repo: Repository, scratch: Path, address: str, run_id: str
         "logging_collector": "off",
         "cluster_name": "restore-drill",
         "hot_standby": "on",
+        # The restored pg_hba admits TCP clients over TLS only, as the source does: the copy
+        # holds real data. It serves the repository host's own certificate (the source's
+        # configuration names the member's files, which are not on this host).
+        "ssl": "on",
+        "ssl_cert_file": str(repo.tls_cert),
+        "ssl_key_file": str(repo.tls_key),
         # The source's configuration names its own data directory for these (Patroni).
         "hba_file": str(scratch / "data" / "pg_hba.conf"),
         "ident_file": str(scratch / "data" / "pg_ident.conf"),

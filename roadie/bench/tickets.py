@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - uvloop is a dependency; asyncio works 
     uvloop = None
 
 from app.common.db import primary_dsn, shard_endpoints
-from app.common.settings import Settings, load_settings
+from app.common.settings import Settings
 from app.tickets.shards import ShardMap
 from roadie.apiauth import ApiCredentials
 from roadie.bench import booking_sql, pgbench, wrk
@@ -54,6 +54,7 @@ from roadie.bench.outcomes import BookingJudge, ListingJudge, listing_problems
 from roadie.drills.endpoints import discover
 from roadie.errors import RoadieError
 from roadie.lab import hosts
+from roadie.lab.app_settings import app_settings
 from roadie.lab.inventory import Lab
 from roadie.services import registry
 
@@ -156,7 +157,7 @@ class TicketsBenchmark:
         self.node = registry.endpoint(self.node_host, "app", "http")
         self.lb = registry.endpoint(lab.group("lb")[0], "loadbalancer", "http")
         app = registry.service(self.node_host, "app")
-        self.settings: Settings = load_settings(hosts.on_disk(self.node_host, app.text("config")))
+        self.settings: Settings = app_settings(self.node_host)
         self.venv = app.path("venv")
         self.drain = Drain(self.settings, discover(lab))
         self.city = self.settings.cities[0]

@@ -6,9 +6,12 @@ import typer
 from rich.markup import escape
 
 from roadie.bench import search as search_bench
-from roadie.cli import alerts, backup, bench, chaos, dr, drill, inventory, lab, provoke, runbook
+from roadie.cli import alerts, backup, bench, chaos, dr, drill, inventory, lab, provoke, runbook, tls
 from roadie.console import err_console
 from roadie.errors import RoadieError
+from roadie.lab.inventory import lab_root
+from roadie.services import postgres_tls
+from roadie.tls_files import TlsFiles
 
 app = typer.Typer(
     name="roadie",
@@ -26,6 +29,7 @@ app.add_typer(alerts.app, name="alerts")
 app.add_typer(provoke.app, name="provoke")
 app.add_typer(bench.app, name="bench")
 app.add_typer(chaos.app, name="chaos")
+app.add_typer(tls.app, name="tls")
 # Drills that live with their subsystem are run as drills too.
 drill.app.command("restore")(backup.drill_restore)
 drill.app.command("dr-failover")(dr.drill_dr_failover)
@@ -38,6 +42,8 @@ def main() -> None:
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
+    # The lab's CA by default; an operator's PGSSLROOTCERT wins.
+    postgres_tls.require_verified(TlsFiles(lab_root() / "tls").ca_cert)
     try:
         app()
     except RoadieError as exc:

@@ -39,6 +39,9 @@ DESCRIPTION = (
     "of region 2, then region 2 demoted, region 1 promoted and the DNS records flipped back."
 )
 ETCDCTL = "/usr/bin/etcdctl"
+# etcdctl takes every flag from ETCDCTL_<FLAG> too: the credential is read from stdin into
+# ETCDCTL_USER on the host, so that sudo's log of the command line never holds the password.
+_USER_FROM_STDIN = 'IFS= read -r ETCDCTL_USER && export ETCDCTL_USER && exec "$@"'
 
 
 def rebuild_region1(run: DrRun) -> None:
@@ -84,14 +87,17 @@ def _reset_cluster_state(run: DrRun, region: Region) -> None:
     member = region.members[0]
     scope = _scope(on_host(member.host, ["cat", str(member.config)]).stdout, member.config)
     endpoints = ",".join(etcd.client_urls(registry.service(run.lab.host(m.host), "etcd") for m in region.members))
-    auth = f"root:{run.secrets['etcd_root']}"
-    base = [ETCDCTL, f"--endpoints={endpoints}", f"--user={auth}", "--dial-timeout=3s"]
-    env = {"ETCDCTL_API": "3"}
-    config = on_host(member.host, [*base, "get", "--print-value-only", f"/service/{scope}/config"], env=env).stdout
+
+    def etcdctl(*args: str) -> str:
+        argv = ["sh", "-c", _USER_FROM_STDIN, "etcdctl", ETCDCTL, f"--endpoints={endpoints}", "--dial-timeout=3s"]
+        credential = f"root:{run.secrets['etcd_root']}\n"
+        return on_host(member.host, [*argv, *args], env={"ETCDCTL_API": "3"}, stdin=credential).stdout
+
+    config = etcdctl("get", "--print-value-only", f"/service/{scope}/config")
     if not config.strip():
         raise RoadieError(f"region 1's etcd has no configuration for cluster {scope}")
-    on_host(member.host, [*base, "del", "--prefix", f"/service/{scope}/"], env=env)
-    on_host(member.host, [*base, "put", f"/service/{scope}/config", config.strip()], env=env)
+    etcdctl("del", "--prefix", f"/service/{scope}/")
+    etcdctl("put", f"/service/{scope}/config", config.strip())
 
 
 def _scope(text: str, config: Path) -> str:

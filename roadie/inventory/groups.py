@@ -62,6 +62,14 @@ PARENT_GROUPS: dict[str, tuple[str, ...]] = {
     "redis_exporter": ("redis",),
 }
 
+# Load balancers that pass TLS through to a service group (TCP, no termination): the group's
+# certificates name the balancers' hosts and the region's endpoint variable (roadie/tls.py).
+# Role haproxy_pg's backend group says the same on the Ansible side (a unit test keeps them equal).
+TLS_PASSTHROUGH: dict[str, tuple[str, str]] = {
+    "postgres": ("pg_lb", "roadie_pg_endpoint"),
+    "postgres_dr": ("pg_lb_dr", "roadie_dr_pg_endpoint"),
+}
+
 # Service groups that must hold exactly the same hosts: the roles are co-located by design.
 SAME_HOSTS: tuple[tuple[str, str], ...] = (("etcd", "postgres"), ("redis", "sentinel"), ("redis_dr", "sentinel_dr"))
 

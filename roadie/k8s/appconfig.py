@@ -6,7 +6,8 @@ checks the result with the app's own loader (placeholder secrets and node name s
 the Secret and the downward API), so a stack whose ConfigMap would not start the app fails when
 it is rendered (`pulumi preview`), not in a crash-looping pod. The Pulumi program renders it with
 the stack's addresses (infra/roadie_infra/kubernetes_app.py); the lab's pod run with the lab's
-(`roadie.k8s.podplay`).
+(`roadie.k8s.podplay`). Both also fill the ConfigMap's `internal-ca.crt` (CA_CERT_KEY), the CA
+that app.yml's postgres.tls.root_cert names: the stack's `roadie:internalCaCertificate`, the lab's CA.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ CONFIGMAP_FILE = "configmap.yaml"
 APP_YML_KEY = "app.yml"
 # Where the Deployment mounts the ConfigMap (k8s/deployment.yaml; tests/k8s checks they agree).
 CONFIG_DIR = "/etc/roadie-app"
+# The ConfigMap's key for the internal CA's certificate, filled at deploy time (the template's is
+# empty), and the file the template's postgres.tls.root_cert names, where the mount puts it.
+CA_CERT_KEY = "internal-ca.crt"
+CA_CERT_PATH = f"{CONFIG_DIR}/{CA_CERT_KEY}"
 NODE_VARIABLE = env_overlay.env_name(ENV_PREFIX, ("node",))
 HEADER = (
     "# The roadie app's settings without secrets (schema: app/common/settings.py), rendered from\n"
@@ -76,6 +81,8 @@ def render_app_yml(template_text: str, endpoints: AppEndpoints) -> str:
     if not isinstance(data, dict):
         raise AppConfigError(f"the {APP_YML_KEY} template must be a mapping of settings")
     data = {**data}
+    # The rest of postgres stays the template's: user, pools and tls, whose root_cert is the
+    # ConfigMap's CA (CA_CERT_PATH) wherever the pod runs.
     data["postgres"] = {
         **data.get("postgres", {}),
         "primary": {"host": endpoints.postgres_host, "port": endpoints.postgres_primary_port},

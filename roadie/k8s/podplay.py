@@ -3,7 +3,8 @@ network, against the lab's data tier.
 
 What is played is generated from the real manifests: the Deployment as written, and the
 ConfigMap as the Pulumi program fills it (`roadie.k8s.appconfig.render_app_yml`) but with the
-lab's endpoints, read from the lab's service registry; the Secret holds the lab's passwords.
+lab's endpoints, read from the lab's service registry, and the lab's internal CA; the Secret
+holds the lab's passwords.
 Only what podman needs is overridden (`OVERRIDES` says why, one by one).
 
 Not exercised here (they stay schema-validated by tests/k8s and are Kubernetes' to enforce): the
@@ -32,7 +33,15 @@ from app.common.settings import ENV_PREFIX
 from app.search.wiring import SEARCH_CONFIG_NAME, SEARCH_ENV_PREFIX
 from roadie.errors import RoadieError
 from roadie.inventory import ports
-from roadie.k8s.appconfig import APP_YML_KEY, CONFIG_DIR, AppEndpoints, manifests_dir, render_app_yml, template
+from roadie.k8s.appconfig import (
+    APP_YML_KEY,
+    CA_CERT_KEY,
+    CONFIG_DIR,
+    AppEndpoints,
+    manifests_dir,
+    render_app_yml,
+    template,
+)
 from roadie.k8s.image import LISTEN_ADDRESS_ENV, image_names, podman
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
@@ -79,8 +88,9 @@ OVERRIDES = (
     "'PortMappings can only be used with Bridge or slirp4netns networking'; the app listens on its address)",
     "Secret: created as a podman secret in podman 4.3's format (a JSON map of base64 values): 4.3 stores "
     "a Secret document as YAML and then cannot read it ('secret roadie-app is not valid JSON')",
-    "ConfigMap: app.yml rendered with the lab's endpoints, plus search.yml and hotels.json (the lab's "
-    "search settings, with this pod as the only search node: the Pulumi program renders no search settings)",
+    "ConfigMap: app.yml rendered with the lab's endpoints and internal-ca.crt the lab's CA, plus search.yml "
+    "and hotels.json (the lab's search settings, with this pod as the only search node: the Pulumi program "
+    "renders no search settings)",
 )
 
 
@@ -113,6 +123,16 @@ def lab_endpoints(lab: Lab) -> AppEndpoints:
         rabbitmq_port=rabbitmq.port,
         otlp_endpoint="",  # no Jaeger in the lab
     )
+
+
+def lab_ca_file(lab: Lab) -> dict[str, str]:
+    """The ConfigMap's internal-ca.crt: the lab's CA certificate, which app.yml's
+    postgres.tls.root_cert names in the mount (the app verifies the lab's PostgreSQL against it)."""
+    path = lab.tls.ca_cert
+    try:
+        return {CA_CERT_KEY: path.read_text()}
+    except FileNotFoundError:
+        raise RoadieError(f"the lab's internal CA {path} is missing: `roadie lab up` creates it") from None
 
 
 def lab_app_secrets(lab: Lab) -> dict[str, str]:
@@ -208,7 +228,7 @@ def lab_documents(lab: Lab, address: str = POD_ADDRESS) -> tuple[list[dict[str, 
     """The ConfigMap and the Deployment to play, and the Secret, for the lab."""
     url = f"http://{address}:{APP_PORT}"
     search_files, search_secrets = lab_search_files(lab, POD_NAME, url)
-    files = {APP_YML_KEY: render_app_yml(template(), lab_endpoints(lab)), **search_files}
+    files = {APP_YML_KEY: render_app_yml(template(), lab_endpoints(lab)), **lab_ca_file(lab), **search_files}
     documents = [configmap(files), deployment(f"localhost/{image_names()[0]}", address)]
     return documents, secret({**lab_app_secrets(lab), **search_secrets})
 

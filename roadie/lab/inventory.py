@@ -19,6 +19,7 @@ from roadie.inventory.build import host_groups
 from roadie.lab.machines import Machine
 from roadie.lab.plan import PROFILES, LabPlan, check_profile, load_plan
 from roadie.lab.ssh import SshFiles
+from roadie.tls_files import TlsFiles
 
 LOCATION_PREFIXES = ("region", "r1_", "r2_", "r0_")
 DEFAULT_PROFILE = PROFILES[0]
@@ -76,6 +77,11 @@ class Lab:
     @property
     def inventory_dir(self) -> Path:
         return self.root / "inventory"
+
+    @property
+    def tls(self) -> TlsFiles:
+        """The lab's internal CA and host certificates (roadie/tls.py)."""
+        return TlsFiles(self.root / "tls")
 
     @property
     def ssh(self) -> SshFiles:

@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from roadie import tls
 from roadie.console import console
 from roadie.dr import fence
 from roadie.errors import RoadieError
@@ -88,7 +90,10 @@ def up(profile: str, progress: Callable[[str], None] | None = None) -> tuple[Pla
         rabbitmq = [h.address for h in lab.hosts if {"rabbitmq", "rabbitmq_dr"} & set(h.groups)]
         shared_epmd.start(base.rootfs, rabbitmq, lab.root / "epmd.log")
         _provision(lab, base, say)
-    write_inventory_files(lab, wheel)
+    inventory = write_inventory_files(lab, wheel)
+    issued = tls.issue(lab.tls, inventory)
+    if issued:
+        say(f"internal CA {lab.tls.ca_cert}: certificates issued for {len(issued)} hosts")
     (lab.root / "profile").write_text(profile + "\n")
     with timings.phase("site.yml"):
         run = converge(lab, f"Bringing the lab up ({profile})")
@@ -141,7 +146,7 @@ def _retire_other_hosts(lab: Lab) -> None:
                 hosts.shutdown(host)
 
 
-def write_inventory_files(lab: Lab, wheel: Path) -> None:
+def write_inventory_files(lab: Lab, wheel: Path) -> dict[str, Any]:
     """The lab's stack output, and the inventory generated from it next to the lab's group_vars."""
     stack_file = lab.root / "stack-output.json"
     stack_file.write_text(json.dumps(load_plan().stack_output(lab.profile), indent=2) + "\n")
@@ -165,6 +170,7 @@ def write_inventory_files(lab: Lab, wheel: Path) -> None:
     write_inventory(inventory, lab.inventory_dir / "hosts.yml")
     for variables in ("group_vars", "host_vars"):
         _link(lab.inventory_dir / variables, project_root() / "ansible" / "inventories" / "lab" / variables)
+    return inventory
 
 
 def every_host() -> list[LabHost]:

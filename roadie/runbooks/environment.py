@@ -2,7 +2,8 @@
 
 Runbook commands never hard-code addresses, ports or credentials; they use these variables:
 PROMETHEUS_URL, ALERTMANAGER_URL, PATRONI_URL (one member's REST API), PATRONI_URLS (every
-member's), PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE (the primary through HAProxy), PG_MEMBERS,
+member's), PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE (the primary through HAProxy),
+PGSSLMODE/PGSSLROOTCERT (libpq verifies PostgreSQL's certificate against the internal CA), PG_MEMBERS,
 REDIS_HOSTS, REDISCLI_AUTH (Redis admin), SENTINEL_HOST, SENTINEL_PORT, SENTINEL_PASSWORD,
 RABBITMQ_METRICS_URL, ETCD_ENDPOINTS, ETCD_ROOT_PASSWORD, APP_URLS, APP_OPERATOR_TOKEN (the app's
 operator token: /metrics, /v1/search/stats), LB_URL, SUPPLIERS_URL, NODE_EXPORTER_URL, and for
@@ -20,7 +21,7 @@ import shlex
 from roadie.errors import RoadieError
 from roadie.lab.inventory import Lab, LabHost, load_lab
 from roadie.lab.secrets import load_secrets
-from roadie.services import registry
+from roadie.services import postgres_tls, registry
 from roadie.services.registry import Service
 
 VARIABLES = (
@@ -33,6 +34,8 @@ VARIABLES = (
     "PGUSER",
     "PGPASSWORD",
     "PGDATABASE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
     "PG_MEMBERS",
     "REDIS_HOSTS",
     "REDISCLI_AUTH",
@@ -89,6 +92,8 @@ def lab_environment(lab: Lab | None = None) -> dict[str, str]:
         "PGUSER": "postgres",
         "PGPASSWORD": secrets.get("postgres_superuser", ""),
         "PGDATABASE": "postgres",
+        "PGSSLMODE": postgres_tls.SSLMODE,
+        "PGSSLROOTCERT": str(lab.tls.ca_cert),
         "PGCONNECT_TIMEOUT": "5",
         "PG_MEMBERS": _addresses(patroni),
         "REDIS_HOSTS": _addresses(registry.in_group(lab, "redis", "redis")),

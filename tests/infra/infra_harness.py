@@ -1,12 +1,15 @@
 """Run the Pulumi program of one stack under `pulumi.runtime.set_mocks`, offline.
 
 `run_stack(env)` loads infra/Pulumi.<env>.yaml as the engine would hand it to the program
-(scalars as strings, objects as JSON), builds the stack with mocks that record every resource
-and invoke, and returns the recorded resources and the resolved stack outputs.
+(scalars as strings, objects as JSON), with this harness's test CA as the internal CA (an
+operator sets it with `pulumi config set`, it is never in the committed files), builds the stack
+with mocks that record every resource and invoke, and returns the recorded resources and the
+resolved stack outputs.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,17 +17,50 @@ from typing import Any
 
 import pulumi
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from roadie_infra import outputs as outputs_module
 from roadie_infra import program
+from roadie_infra.config import INTERNAL_CA_KEY
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 PROD_REGION = "eu-west-1"
 
 
-def stack_config(env: str) -> dict[str, str]:
+def self_signed_certificate(common_name: str, *, ca: bool = True, expires: datetime.datetime | None = None) -> str:
+    """A throwaway self-signed certificate, PEM: a CA (or not) expiring at `expires` (a day from now)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    not_after = expires or datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_after - datetime.timedelta(days=2))
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+# The internal CA every stack run here gets: made for the tests, never a real environment's.
+TEST_INTERNAL_CA_CERTIFICATE = self_signed_certificate("roadie internal CA (tests/infra test CA)")
+
+
+def shipped_config(env: str) -> dict[str, str]:
     """infra/Pulumi.<env>.yaml as the config strings the engine passes to the program."""
     raw = yaml.safe_load((INFRA / f"Pulumi.{env}.yaml").read_text())["config"]
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in raw.items()}
+
+
+def stack_config(env: str) -> dict[str, str]:
+    """The shipped config with what an operator adds by `pulumi config set`: the test CA."""
+    return {**shipped_config(env), INTERNAL_CA_KEY: TEST_INTERNAL_CA_CERTIFICATE}
 
 
 # What the prod stack exports that the dr stack reads through its StackReference.

@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from app.common import env_overlay
 from app.common.settings import CONFIG_ENV, ENV_PREFIX, SECRET_SETTINGS, SettingsError, load_settings
 from app.common.settings import Settings as AppSettings
-from tests.infra.infra_harness import shipped_stack
+from roadie.k8s.appconfig import CA_CERT_KEY
+from tests.infra.infra_harness import TEST_INTERNAL_CA_CERTIFICATE, shipped_stack
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"
 POD_NAME = "roadie-app-5c7f8d9b6-x2k4p"
@@ -34,14 +35,17 @@ def secret_with_test_values() -> dict:
     return {**example, "stringData": dict(TEST_SECRET_VALUES)}
 
 
+def configmap_data(env: str) -> dict[str, str]:
+    (config_map,) = shipped_stack(env).of_type("kubernetes:core/v1:ConfigMap")
+    return config_map.inputs["data"]
+
+
 def rendered(env: str) -> tuple[str, dict, dict]:
     """The stack's ConfigMap text (app.yml), its Deployment's pod spec and its app container."""
-    stack = shipped_stack(env)
-    (config_map,) = stack.of_type("kubernetes:core/v1:ConfigMap")
-    (deployment,) = stack.of_type("kubernetes:apps/v1:Deployment")
+    (deployment,) = shipped_stack(env).of_type("kubernetes:apps/v1:Deployment")
     pod = deployment.inputs["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    return config_map.inputs["data"]["app.yml"], pod, container
+    return configmap_data(env)["app.yml"], pod, container
 
 
 def pod_environment(container: dict, secret: dict) -> dict[str, str]:
@@ -60,24 +64,27 @@ def pod_environment(container: dict, secret: dict) -> dict[str, str]:
     return environ
 
 
-def mount_config(tmp_path: Path, pod: dict, container: dict, text: str) -> Path:
-    """The ConfigMap's app.yml where the Deployment mounts it (under tmp_path)."""
+def mount_config(tmp_path: Path, pod: dict, container: dict, text: str, others: dict[str, str] | None = None) -> Path:
+    """The ConfigMap's app.yml (and `others` of its keys) where the Deployment mounts it (under
+    tmp_path), one file per key as the kubelet does; the path of app.yml."""
     (volume,) = [v for v in pod["volumes"] if "configMap" in v]
     (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
-    path = tmp_path / mount["mountPath"].lstrip("/") / "app.yml"
-    path.parent.mkdir(parents=True)
-    path.write_text(text)
-    return path
+    directory = tmp_path / mount["mountPath"].lstrip("/")
+    directory.mkdir(parents=True)
+    for key, value in {**(others or {}), "app.yml": text}.items():
+        (directory / key).write_text(value)
+    return directory / "app.yml"
 
 
 def required_paths(model: type[BaseModel] = AppSettings, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every setting the app cannot start without (those with no default), as paths."""
+    """Every setting the app cannot start without (those with no default), as paths; a required
+    section whose own settings all have defaults (postgres.tls) is one itself."""
     paths = []
     for name, field in model.model_fields.items():
         if not field.is_required():
             continue
         if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            paths += required_paths(field.annotation, (*prefix, name))
+            paths += required_paths(field.annotation, (*prefix, name)) or [(*prefix, name)]
         else:
             paths.append((*prefix, name))
     return paths
@@ -101,7 +108,7 @@ def remove(data: dict, path: tuple[str, ...]) -> None:
 def test_the_stacks_configmap_and_a_secret_start_the_app(env, tmp_path):
     text, pod, container = rendered(env)
     environ = pod_environment(container, secret_with_test_values())
-    mounted = mount_config(tmp_path, pod, container, text)
+    mounted = mount_config(tmp_path, pod, container, text, configmap_data(env))
     # The variable the image reads names the file the volume puts there.
     assert Path(environ[CONFIG_ENV]) == Path("/") / mounted.relative_to(tmp_path)
 
@@ -117,6 +124,10 @@ def test_the_stacks_configmap_and_a_secret_start_the_app(env, tmp_path):
         h["address"] for h in shipped_stack(env).outputs["hosts"] if any(r.startswith("sentinel") for r in h["roles"])
     }
     assert set(settings.shards) == {"msk", "spb"}
+    # libpq reads the CA from the file the volume put beside app.yml: the stack's CA.
+    assert settings.postgres.tls.mode == "verify-full"
+    assert settings.postgres.tls.root_cert == Path("/") / mounted.with_name(CA_CERT_KEY).relative_to(tmp_path)
+    assert mounted.with_name(CA_CERT_KEY).read_text() == TEST_INTERNAL_CA_CERTIFICATE
 
 
 @pytest.mark.parametrize("env", ["prod", "dr"])

@@ -1,13 +1,22 @@
 """Stack config validation: every shipped stack file is valid, and each bad value stops the
 program with a message that names the key."""
 
+import datetime
 import json
 
 import pulumi
 import pytest
-from roadie_infra.config import StackConfigError, load_settings, parse_settings
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from roadie_infra.config import INTERNAL_CA_KEY, StackConfigError, load_settings, parse_settings
 
-from tests.infra.infra_harness import stack_config
+from roadie import tls
+from tests.infra.infra_harness import (
+    TEST_INTERNAL_CA_CERTIFICATE,
+    self_signed_certificate,
+    shipped_config,
+    stack_config,
+)
 
 ENVIRONMENTS = ("dev", "staging", "prod", "dr")
 
@@ -40,10 +49,68 @@ def error_of(raw: dict[str, str | None]) -> str:
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_shipped_stack_files_are_valid(env):
+    # With the test CA the harness adds, as an operator adds the environment's.
     settings = parse_settings(stack_config(env))
     assert settings.environment == env
     assert len(settings.availability_zones) == 3
     assert settings.region_index == (2 if env == "dr" else 1)
+    assert settings.internal_ca_certificate == TEST_INTERNAL_CA_CERTIFICATE
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_stack_file_commits_a_ca_and_none_is_valid_without_one(env):
+    # The CA is the environment's: an operator's `pulumi config set` adds it (docs/deploy-aws.md).
+    assert INTERNAL_CA_KEY not in shipped_config(env)
+    assert error_of(dict(shipped_config(env))).startswith(f"{INTERNAL_CA_KEY}: is required")
+
+
+def a_private_key() -> str:
+    """What `cat DIR/ca.key` would paste instead of the certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    pkcs8, none = serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, pkcs8, none).decode()
+
+
+YESTERDAY = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        pytest.param(None, "is required", id="missing"),
+        pytest.param("", "is required", id="empty"),
+        pytest.param("ca.crt", "is not a PEM X.509 certificate", id="not-pem"),
+        pytest.param(a_private_key(), "is not a PEM X.509 certificate", id="the-key"),
+        pytest.param(
+            self_signed_certificate("db-1", ca=False), "CN=db-1 is not a CA (a host's certificate?)", id="not-a-ca"
+        ),
+        pytest.param(
+            self_signed_certificate("roadie internal CA (expired test CA)", expires=YESTERDAY),
+            f"expired on {YESTERDAY:%Y-%m-%d}: move DIR's ca.crt and ca.key aside (then `roadie tls issue`",
+            id="expired",
+        ),
+    ],
+)
+def test_a_missing_or_wrong_internal_ca_is_refused_with_the_fix(value, problem):
+    message = error_of(with_changes("prod", internalCaCertificate=value))
+    assert message.startswith(f"{INTERNAL_CA_KEY}: "), message
+    assert problem in message
+    assert "`roadie tls ca --dir DIR`" in message
+    assert '`pulumi config set roadie:internalCaCertificate -- "$(cat DIR/ca.crt)"`' in message
+
+
+def test_the_ca_roadie_tls_creates_is_accepted_as_canonical_pem(tmp_path):
+    files = tls.TlsFiles(tmp_path / "tls")
+    tls.ensure_ca(files, "prod")
+    # `$(cat ca.crt)` drops the final newline; the ConfigMap gets the certificate as written.
+    pasted = files.ca_cert.read_text().rstrip("\n")
+    settings = parse_settings(with_changes("prod", internalCaCertificate=pasted))
+    assert settings.internal_ca_certificate == files.ca_cert.read_text()
+
+
+def test_the_program_reads_the_ca_from_the_stack_config():
+    pulumi.runtime.set_all_config(stack_config("dev"))
+    assert load_settings().internal_ca_certificate == TEST_INTERNAL_CA_CERTIFICATE
 
 
 def test_prod_has_the_promised_shape():

@@ -1,12 +1,18 @@
 """The app on Kubernetes as the program applies it: manifests from k8s/ with stack values."""
 
-import hashlib
-
 import pytest
 import yaml
-from roadie_infra.kubernetes_app import CONFIG_DIGEST_ANNOTATION, MANIFESTS_DIR, applied_manifests
+from roadie_infra.config import INTERNAL_CA_KEY
+from roadie_infra.kubernetes_app import CONFIG_DIGEST_ANNOTATION, MANIFESTS_DIR, applied_manifests, config_digest
 
-from tests.infra.infra_harness import shipped_stack, stack_config
+from roadie.k8s.appconfig import APP_YML_KEY, CA_CERT_KEY, CONFIG_DIR
+from tests.infra.infra_harness import (
+    TEST_INTERNAL_CA_CERTIFICATE,
+    run_stack,
+    self_signed_certificate,
+    shipped_stack,
+    stack_config,
+)
 
 ENVIRONMENTS = ("dev", "staging", "prod", "dr")
 
@@ -34,10 +40,25 @@ def test_image_comes_from_stack_config(env):
     assert container["image"] == stack_config(env)["roadie:appImage"]
 
 
-def app_yml(stack) -> dict:
+def configmap_data(stack) -> dict[str, str]:
     (config_map,) = stack.of_type("kubernetes:core/v1:ConfigMap")
-    assert set(config_map.inputs["data"]) == {"app.yml"}
-    return yaml.safe_load(config_map.inputs["data"]["app.yml"])
+    assert set(config_map.inputs["data"]) == {APP_YML_KEY, CA_CERT_KEY}
+    return config_map.inputs["data"]
+
+
+def app_yml(stack) -> dict:
+    return yaml.safe_load(configmap_data(stack)[APP_YML_KEY])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_configmap_carries_the_stacks_ca_where_app_yml_looks_for_it(env):
+    stack = shipped_stack(env)
+    assert configmap_data(stack)[CA_CERT_KEY] == TEST_INTERNAL_CA_CERTIFICATE
+    # The Deployment mounts the whole ConfigMap (no `items`) at CONFIG_DIR: each key is a file there.
+    (deployment,) = stack.of_type("kubernetes:apps/v1:Deployment")
+    (volume,) = [v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"] if "configMap" in v]
+    assert "items" not in volume["configMap"]
+    assert app_yml(stack)["postgres"]["tls"] == {"root_cert": f"{CONFIG_DIR}/{CA_CERT_KEY}"}
 
 
 def test_configmap_points_the_app_at_the_stack_services():
@@ -70,14 +91,24 @@ def test_the_dr_configmap_names_only_the_dr_regions_services():
     assert settings["tracing"]["otlp_endpoint"] == ""  # no monitoring tier in dr: export off
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_a_changed_app_yml_rolls_the_pods(env):
-    stack = shipped_stack(env)
-    (config_map,) = stack.of_type("kubernetes:core/v1:ConfigMap")
+def config_annotation(stack) -> str:
     (deployment,) = stack.of_type("kubernetes:apps/v1:Deployment")
-    annotations = deployment.inputs["spec"]["template"]["metadata"]["annotations"]
-    digest = hashlib.sha256(config_map.inputs["data"]["app.yml"].encode()).hexdigest()
-    assert annotations[CONFIG_DIGEST_ANNOTATION] == digest
+    return deployment.inputs["spec"]["template"]["metadata"]["annotations"][CONFIG_DIGEST_ANNOTATION]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_pod_template_carries_the_digest_of_the_configmap_applied(env):
+    stack = shipped_stack(env)
+    assert config_annotation(stack) == config_digest(configmap_data(stack))
+
+
+def test_a_changed_ca_rolls_the_pods():
+    other_ca = self_signed_certificate("roadie internal CA (tests/infra second test CA)")
+    changed = run_stack("dev", {**stack_config("dev"), INTERNAL_CA_KEY: other_ca})
+    shipped = shipped_stack("dev")
+    assert configmap_data(changed)[CA_CERT_KEY] == other_ca
+    assert configmap_data(changed)[APP_YML_KEY] == configmap_data(shipped)[APP_YML_KEY]
+    assert config_annotation(changed) != config_annotation(shipped)
 
 
 def test_the_secret_example_is_never_applied():

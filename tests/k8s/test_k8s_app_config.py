@@ -10,6 +10,7 @@ import yaml
 from app.common.settings import EXAMPLE_SECRET_MARKER, SettingsError, load_settings, secret_variables
 from roadie.inventory import ports
 from roadie.k8s.appconfig import (
+    CA_CERT_PATH,
     AppConfigError,
     AppEndpoints,
     check_app_yml,
@@ -72,7 +73,10 @@ def test_the_template_holds_no_secret_and_starts_the_app_with_a_secret_and_a_pod
     check_app_yml(template())
     path = tmp_path / "app.yml"
     path.write_text(template())
-    assert load_settings(path, environ=placeholder_environment()).node == "roadie-app-placeholder"
+    settings = load_settings(path, environ=placeholder_environment())
+    assert settings.node == "roadie-app-placeholder"
+    # As on the hosts (role `app`): PostgreSQL verified by name against the internal CA.
+    assert (settings.postgres.tls.mode, str(settings.postgres.tls.root_cert)) == ("verify-full", CA_CERT_PATH)
 
 
 def test_rendering_puts_the_stacks_endpoints_in_and_keeps_the_rest():
@@ -83,6 +87,7 @@ def test_rendering_puts_the_stacks_endpoints_in_and_keeps_the_rest():
     assert (data["rabbitmq"]["host"], data["rabbitmq"]["vhost"]) == ("10.0.1.41", "roadie")
     assert data["tracing"]["otlp_endpoint"] == "http://10.0.1.61:4318/v1/traces"
     assert data["shards"] == template_data()["shards"]
+    assert data["postgres"]["tls"] == template_data()["postgres"]["tls"] == {"root_cert": CA_CERT_PATH}
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from roadie_infra.load_balancer import HEALTH_CHECK_PATH
 from roadie_infra.security import APP_NODE_PORT
 
 from app.common.settings import CONFIG_ENV
-from roadie.k8s.appconfig import APP_YML_KEY, CONFIG_DIR, NODE_VARIABLE
+from roadie.k8s.appconfig import APP_YML_KEY, CA_CERT_KEY, CONFIG_DIR, NODE_VARIABLE
 from roadie.k8s.image import LISTEN_ADDRESS_ENV
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"
@@ -93,11 +93,21 @@ def test_config_comes_from_configmap_and_secret():
     assert mount == {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True}
     assert env[CONFIG_ENV]["value"] == f"{CONFIG_DIR}/{APP_YML_KEY}"
     assert APP_YML_KEY in by_kind()["ConfigMap"]["data"]
+    # Every key is a file of the mount (no `items`): app.yml's CA among them, where it names it.
+    assert "items" not in volume["configMap"]
+    assert CA_CERT_KEY in by_kind()["ConfigMap"]["data"]
+    app_yml = yaml.safe_load(by_kind()["ConfigMap"]["data"][APP_YML_KEY])
+    assert app_yml["postgres"]["tls"]["root_cert"] == f"{mount['mountPath']}/{CA_CERT_KEY}"
     # Each pod is named after itself; the passwords come from the Secret, as variables.
     assert env[NODE_VARIABLE]["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.name"}}
     assert container["envFrom"] == [{"secretRef": {"name": "roadie-app"}}]
     # The pod listens on all of its own addresses (the lab's pod run overrides it).
     assert env[LISTEN_ADDRESS_ENV]["value"] == "0.0.0.0"
+
+
+def test_the_committed_configmap_holds_no_ca():
+    # The CA is the environment's, filled at deploy time (the stack's config, the lab's CA).
+    assert by_kind()["ConfigMap"]["data"][CA_CERT_KEY] == ""
 
 
 def test_only_tmp_and_the_settings_are_mounted_under_a_read_only_root():

@@ -112,6 +112,9 @@ def test_a_missing_vault_secret_is_named(tmp_path):
     (group_vars / "all").mkdir(parents=True)
     for path in (AWS / "group_vars").glob("*.yml"):
         (group_vars / path.name).symlink_to(path)
+    for path in (AWS / "group_vars" / "all").glob("*.yml"):
+        if path.name != "vault.yml":
+            (group_vars / "all" / path.name).symlink_to(path)
     resolver = open_inventory([aws_inventory(tmp_path / "probe")], PLAYBOOKS, vault_password())
     secrets = {str(k): str(v) for k, v in resolver.host_vars("db-1")["roadie_secrets"].items()}
     del secrets["postgres_app"]

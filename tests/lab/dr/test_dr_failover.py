@@ -86,7 +86,8 @@ def test_dr_app_tier_sells_tickets_through_the_dns_name(failover_result, dr_lab)
 
 def test_old_region_takes_no_writes_after_it_came_back(failover_result):
     facts = failover_result["facts"]
-    assert facts["client writes to region 1 attempted"] > 5
+    # The lower bound beside "0 accepted": the guard did try (it keeps trying until it has).
+    assert facts["client writes to region 1 attempted"] >= failover.GUARD_MIN_ATTEMPTS
     assert facts["client writes to region 1 accepted"] == 0
     assert facts["region 1 writable members after demotion (max)"] == 0
     assert facts["DNS db answer after region 1 returned"] == "127.2.0.52"

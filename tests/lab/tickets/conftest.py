@@ -11,8 +11,8 @@ import pytest
 from psycopg.rows import dict_row
 
 from app.common.db import primary_dsn
-from app.common.settings import Settings, load_settings
-from roadie.lab import hosts
+from app.common.settings import Settings
+from roadie.lab import app_settings as lab_app_settings
 from tests.support import manifest
 
 MOSCOW, SAINT_PETERSBURG = 1, 3
@@ -35,8 +35,7 @@ def app_nodes(lab, running_hosts):
 
 @pytest.fixture(scope="session")
 def app_settings(lab, running_hosts) -> Settings:
-    node = lab.group("app")[0]
-    return load_settings(hosts.on_disk(node, manifest(node, "app")["config"]))
+    return lab_app_settings.app_settings(lab.group("app")[0])
 
 
 @pytest.fixture(scope="session")

@@ -31,10 +31,9 @@ def production_variables(**overrides) -> dict:
 
 def service(**overrides) -> dict:
     """The service_unit variables of the exporter for the production repository host."""
-    # pgbackrest_exporter_pgpass is registered by the task before.
-    values = production_variables(
-        pgbackrest_exporter_pgpass={"changed": False}, **{"roadie_release_new": False, **overrides}
-    )
+    # pgbackrest_exporter_pgpass and pgbackrest_tls_cert are registered by tasks before.
+    registered = {"pgbackrest_exporter_pgpass": {"changed": False}, "pgbackrest_tls_cert": {"changed": False}}
+    values = production_variables(**registered, **{"roadie_release_new": False, **overrides})
     task = next(t for t in exporter_tasks() if t.get("ansible.builtin.include_role", {}).get("name") == "service_unit")
     return dict(templar(values).template(trusted(task["vars"])))
 
@@ -56,7 +55,12 @@ def test_the_exporter_listens_on_the_repository_host_and_reads_the_primary_throu
     assert "--db-port=5000" in command
     assert "--db-user=exporter" in command
     assert not [arg for arg in command if PASSWORD in arg]
-    assert unit["service_unit_environment"] == {"PGPASSFILE": "/var/lib/pgbackrest-home/exporter.pgpass"}
+    # The password from a 0600 file, the primary's certificate verified against the internal CA.
+    assert unit["service_unit_environment"] == {
+        "PGPASSFILE": "/var/lib/pgbackrest-home/exporter.pgpass",
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": "/etc/pgbackrest/tls/ca.crt",
+    }
     assert unit["service_unit_user"] == "postgres"
     assert unit["service_unit_manifest"]["kind"] == "pgbackrest_exporter"
     assert unit["service_unit_manifest"]["ports"] == {"http": 9854}

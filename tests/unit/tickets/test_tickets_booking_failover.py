@@ -78,6 +78,8 @@ def settings_for(server: ThrowawayPostgres) -> Settings:
                 "replicas": endpoint,
                 "user": "postgres",
                 "password": "unused-trust-auth",
+                # The throwaway server has no certificate (the lab's PostgreSQL requires TLS).
+                "tls": {"mode": "disable"},
                 "pool_timeout": 2.0,
             },
             "shards": {"msk": {"number": 1, "database": DATABASE}},

@@ -12,6 +12,7 @@ VALID = {
         "replicas": {"host": "127.1.0.52", "port": 5001},
         "user": "app",
         "password": "secret",
+        "tls": {"root_cert": "/etc/roadie-app/ca.crt"},
     },
     "shards": {"msk": {"number": 1, "database": "tickets_msk"}, "spb": {"number": 2, "database": "tickets_spb"}},
     "cities": [{"id": 1, "name": "Moscow", "shard": "msk"}, {"id": 3, "name": "Saint Petersburg", "shard": "spb"}],
@@ -36,6 +37,7 @@ def write(tmp_path, data):
 def test_valid_settings_load(tmp_path):
     settings = load_settings(write(tmp_path, VALID))
     assert settings.shards["spb"].database == "tickets_spb"
+    assert settings.postgres.tls.mode == "verify-full"  # TLS verified unless turned off by name
     assert settings.tracing.otlp_endpoint == ""  # export off unless configured
 
 
@@ -62,3 +64,12 @@ def test_shard_numbers_must_be_unique(tmp_path):
 def test_unknown_settings_are_refused(tmp_path):
     with pytest.raises(SettingsError, match="typo"):
         load_settings(write(tmp_path, VALID | {"typo": 1}))
+
+
+def test_postgres_tls_must_name_its_ca_to_verify(tmp_path):
+    data = {**VALID, "postgres": {**VALID["postgres"], "tls": {"mode": "verify-full"}}}
+    with pytest.raises(SettingsError, match="root_cert"):
+        load_settings(write(tmp_path, data))
+    data["postgres"] = {k: v for k, v in VALID["postgres"].items() if k != "tls"}
+    with pytest.raises(SettingsError, match=r"postgres\.tls"):
+        load_settings(write(tmp_path, data))

@@ -1,0 +1,22 @@
+"""The app's settings as a lab host's app has them, for the toolkit on the controller.
+
+The benchmarks, the drain and the tests open their own connections to the app's databases with
+the app's settings (role `app` rendered them on the host). Their file paths name the host's
+files: the CA the app verifies PostgreSQL against is read here from the host's disk, as the
+controller sees it, so the toolkit verifies against exactly the app's CA.
+"""
+
+from app.common.settings import Settings, load_settings
+from roadie.lab import hosts
+from roadie.lab.inventory import LabHost
+from roadie.services import registry
+
+
+def app_settings(host: LabHost) -> Settings:
+    """The settings of the app on `host`, with its file paths as the controller reaches them."""
+    settings = load_settings(hosts.on_disk(host, registry.service(host, "app").text("config")))
+    tls = settings.postgres.tls
+    if tls.root_cert is None:
+        return settings
+    local = tls.model_copy(update={"root_cert": hosts.on_disk(host, str(tls.root_cert))})
+    return settings.model_copy(update={"postgres": settings.postgres.model_copy(update={"tls": local})})
