@@ -34,6 +34,8 @@ from roadie.inventory.groups import TLS_PASSTHROUGH
 from roadie.tls_files import TlsFiles
 
 CA_DAYS = 3650
+# The toolkit's client certificate's name (TlsFiles.operator_cert).
+OPERATOR = "roadie-operator"
 HOST_DAYS = 397
 RENEW_BEFORE = datetime.timedelta(days=30)
 
@@ -85,13 +87,17 @@ def issue(files: TlsFiles, inventory: Mapping[str, Any], now: datetime.datetime 
     environment = str(((inventory.get("all") or {}).get("vars") or {}).get("roadie_environment", "lab"))
     ca = _ensure_ca(files, environment, moment)
     issued = []
-    for host, names in host_names(inventory).items():
-        if _current(files, host, names, ca.cert, moment):
+    wanted = {
+        host: (names, files.host_cert(host), files.host_key(host)) for host, names in host_names(inventory).items()
+    }
+    wanted[OPERATOR] = ([f"DNS:{OPERATOR}"], files.operator_cert, files.operator_key)
+    for name, (names, cert_path, key_path) in wanted.items():
+        if _current(cert_path, key_path, names, ca.cert, moment):
             continue
-        key = _ensure_key(files.host_key(host))
-        cert = ca.sign(host, names, key.public_key(), moment)
-        _write(files.host_cert(host), cert.public_bytes(serialization.Encoding.PEM), 0o644)
-        issued.append(host)
+        key = _ensure_key(key_path)
+        cert = ca.sign(name, names, key.public_key(), moment)
+        _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        issued.append(name)
     return issued
 
 
@@ -176,11 +182,10 @@ def _ensure_ca(files: TlsFiles, environment: str, now: datetime.datetime) -> _Ca
     return _Ca(key, cert)
 
 
-def _current(files: TlsFiles, host: str, names: list[str], ca: x509.Certificate, now: datetime.datetime) -> bool:
-    """The host's certificate exists, names exactly `names`, comes from this CA and is not
-    about to expire."""
-    path = files.host_cert(host)
-    if not (path.exists() and files.host_key(host).exists()):
+def _current(path: Path, key: Path, names: list[str], ca: x509.Certificate, now: datetime.datetime) -> bool:
+    """The certificate at `path` (and its key) exists, names exactly `names`, comes from this
+    CA and is not about to expire."""
+    if not (path.exists() and key.exists()):
         return False
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     return (

@@ -22,6 +22,16 @@ class TlsFiles:
     def ca_key(self) -> Path:
         return self.directory / "ca.key"
 
+    @property
+    def operator_cert(self) -> Path:
+        """The operator's client certificate: what the toolkit presents where a service asks
+        for one (Patroni's unsafe REST API calls)."""
+        return self.directory / "operator.crt"
+
+    @property
+    def operator_key(self) -> Path:
+        return self.directory / "operator.key"
+
     def host_cert(self, host: str) -> Path:
         return self.directory / "hosts" / f"{host}.crt"
 

@@ -11,7 +11,7 @@ from roadie.apiauth import ApiCredentials
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab, LabHost, load_lab
 from roadie.lab.secrets import load_secrets
-from roadie.services import postgres_tls
+from roadie.services import internal_tls
 
 # testinfra's ansible backend and the CLI tests call the venv's tools by name.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -21,7 +21,7 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 def lab() -> Lab:
     found = load_lab()
     # As the CLI does: every libpq connection of the tests verifies the lab's PostgreSQL.
-    postgres_tls.require_verified(found.tls.ca_cert)
+    internal_tls.trust(found.tls.directory)
     return found
 
 

@@ -9,9 +9,8 @@ from roadie.bench import search as search_bench
 from roadie.cli import alerts, backup, bench, chaos, dr, drill, inventory, lab, provoke, runbook, tls
 from roadie.console import err_console
 from roadie.errors import RoadieError
-from roadie.lab.inventory import lab_root
-from roadie.services import postgres_tls
-from roadie.tls_files import TlsFiles
+from roadie.lab.inventory import lab_tls_files
+from roadie.services import internal_tls
 
 app = typer.Typer(
     name="roadie",
@@ -42,8 +41,8 @@ def main() -> None:
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
-    # The lab's CA by default; an operator's PGSSLROOTCERT wins.
-    postgres_tls.require_verified(TlsFiles(lab_root() / "tls").ca_cert)
+    # The lab's CA by default; an operator's ROADIE_TLS_DIR (or PGSSLROOTCERT) wins.
+    internal_tls.trust(lab_tls_files().directory)
     try:
         app()
     except RoadieError as exc:

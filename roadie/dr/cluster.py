@@ -6,6 +6,7 @@ its cgroup), as an operator would over ssh: the fence of a lost region does not 
 """
 
 import json
+from pathlib import Path
 
 from roadie.backup.hostexec import on_host
 from roadie.dr.topology import Member, Region
@@ -13,11 +14,13 @@ from roadie.errors import RoadieError
 from roadie.services.patroni import LEADER_ROLES, ClusterMember, Getter, Patroni, http_getter
 
 TIMEOUT = 1.0
-# GET a URL from inside a lab host (its cgroup): how the operator sees a fenced region.
+# GET a URL from inside a lab host (its cgroup): how the operator sees a fenced region; the
+# REST API's certificate is verified against the CA file the host has (argv[3]).
 _FETCH = """
-import json, sys, urllib.error, urllib.request
+import json, ssl, sys, urllib.error, urllib.request
+context = ssl.create_default_context(cafile=sys.argv[3])
 try:
-    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as r:
+    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]), context=context) as r:
         print(json.dumps([r.status, r.read().decode()]))
 except urllib.error.HTTPError as e:
     print(json.dumps([e.code, e.read().decode()]))
@@ -26,11 +29,13 @@ except Exception as e:
 """
 
 
-def host_getter(via: str) -> Getter:
-    """GET from inside the lab host `via`: (status, body), status 0 when nothing answered."""
+def host_getter(via: str, ca_file: Path) -> Getter:
+    """GET from inside the lab host `via`, verifying against its `ca_file`: (status, body),
+    status 0 when nothing answered."""
 
     def get(url: str) -> tuple[int, str]:
-        result = on_host(via, ["/usr/bin/python3", "-c", _FETCH, url, str(TIMEOUT)], timeout=30, check=False)
+        argv = ["/usr/bin/python3", "-c", _FETCH, url, str(TIMEOUT), str(ca_file)]
+        result = on_host(via, argv, timeout=30, check=False)
         try:
             status, body = json.loads(result.stdout)
         except ValueError:
@@ -41,8 +46,15 @@ def host_getter(via: str) -> Getter:
 
 
 def patroni(region: Region, via: str | None = None) -> Patroni:
-    """The region's cluster, asked from this machine or, with `via`, from inside that host."""
-    return Patroni([m.rest_url for m in region.members], host_getter(via) if via else http_getter(TIMEOUT))
+    """The region's cluster, asked from this machine or, with `via` (one of its members' hosts),
+    from inside that host."""
+    urls = [m.rest_url for m in region.members]
+    if via is None:
+        return Patroni(urls, http_getter(TIMEOUT))
+    host = next((m for m in region.members if m.host == via), None)
+    if host is None:
+        raise RoadieError(f"{via} is no member of region {region.number}: ask the cluster from one of its hosts")
+    return Patroni(urls, host_getter(via, host.ca_file))
 
 
 def members(region: Region, via: str | None = None) -> tuple[ClusterMember, ...]:
@@ -100,6 +112,6 @@ def demote(region: Region, source_host: str, source_port: int) -> None:
 
 def _any_member(region: Region) -> Member:
     for member in region.members:
-        if Patroni([member.rest_url], host_getter(member.host)).answers(member.rest_url):
+        if Patroni([member.rest_url], host_getter(member.host, member.ca_file)).answers(member.rest_url):
             return member
     raise RoadieError(f"no Patroni member of region {region.number} answers")

@@ -28,10 +28,11 @@ class Member:
     config: Path
     data_dir: Path
     patronictl: Path
+    ca_file: Path  # on the host: the internal CA its REST API's certificate comes from
 
     @property
     def rest_url(self) -> str:
-        return f"http://{self.address}:{self.rest_port}"
+        return f"https://{self.address}:{self.rest_port}"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def _members(lab: Lab, group: str) -> tuple[Member, ...]:
                 entry.path("config"),
                 entry.path("data_dir", "/var/lib/postgresql/15/main"),
                 entry.path("patronictl", "/opt/patroni/bin/patronictl"),
+                entry.path("ca_file"),
             )
         )
     return tuple(members)

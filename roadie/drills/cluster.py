@@ -12,6 +12,10 @@ from roadie.services.patroni import ClusterMember
 from roadie.services.registry import Endpoint
 
 DEFAULT_REPLICA_PRIORITY = 100
+# A replica counts as in sync when it acknowledged within this many seconds and is at most
+# this far behind the master (replication pings and a drill's writes keep it moving).
+REPLICA_MAX_LAG_S = 1
+REPLICA_SYNC_BYTES = 1 << 20
 
 
 def patroni_members(endpoints: Endpoints) -> tuple[ClusterMember, ...]:
@@ -82,17 +86,40 @@ def move_redis_master(endpoints: Endpoints, secrets: dict[str, str], target: str
 
 
 def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:
-    """The master has every replica connected and every Sentinel sees the quorum."""
+    """The master has every replica in sync and every Sentinel sees the quorum."""
     master = redis_master(endpoints, secrets)
     if master is None:
         return False
     admin = redis_client.node(Endpoint(*endpoints.redis_members[master]), secrets["redis_admin"])
     try:
-        replicas = admin.info("replication").get("connected_slaves", 0)
+        replication = admin.info("replication")
         quorum = endpoints.sentinel_set(secrets["sentinel"]).quorum()
     except redis.RedisError:
         return False
-    return quorum and replicas == len(endpoints.redis_members) - 1
+    return quorum and replicas_in_sync(replication, len(endpoints.redis_members) - 1)
+
+
+def replicas_in_sync(replication: dict[str, object], expected: int) -> bool:
+    """INFO replication of a master shows `expected` replicas, each online (not in a full
+    resync), acknowledging within the last second and at most REPLICA_SYNC_BYTES behind.
+
+    A replica that is merely connected may still be loading the master's snapshot: promoted
+    then (a drill that moves the master, or kills it), it comes up without the acknowledged
+    writes (seen: an AZ outage that lost the sessions and 57 acknowledged writes)."""
+    offset = _number(replication.get("master_repl_offset"))
+    replicas = [entry for key, entry in replication.items() if key.startswith("slave") and isinstance(entry, dict)]
+    synced = [
+        entry
+        for entry in replicas
+        if entry.get("state") == "online"
+        and _number(entry.get("lag"), default=REPLICA_MAX_LAG_S + 1) <= REPLICA_MAX_LAG_S
+        and offset - _number(entry.get("offset")) <= REPLICA_SYNC_BYTES
+    ]
+    return len(replicas) == expected and len(synced) == expected
+
+
+def _number(value: object, default: int = 0) -> int:
+    return int(value) if isinstance(value, int | str) and str(value).lstrip("-").isdigit() else default
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> float:

@@ -21,7 +21,7 @@ class Endpoints:
 
     def patroni(self) -> Patroni:
         """The cluster, through its members' REST APIs."""
-        return Patroni([Endpoint(address, rest).url() for address, _, rest in self.pg_members.values()])
+        return Patroni([Endpoint(address, rest, "https").url() for address, _, rest in self.pg_members.values()])
 
     def sentinel_set(self, password: str, timeout: float = 1.0) -> Sentinels:
         return Sentinels(tuple(Endpoint(*s) for s in self.sentinels), password, self.sentinel_master, timeout)

@@ -30,6 +30,11 @@ def lab_root() -> Path:
     return Path(os.environ.get("ROADIE_LAB_ROOT", "/var/lib/roadie/lab"))
 
 
+def lab_tls_files(root: Path | None = None) -> TlsFiles:
+    """Where the lab keeps its internal CA and its hosts' certificates."""
+    return TlsFiles((root or lab_root()) / "tls")
+
+
 @dataclass(frozen=True)
 class LabHost:
     """One lab machine: its address, location, inventory groups and disk."""
@@ -81,7 +86,7 @@ class Lab:
     @property
     def tls(self) -> TlsFiles:
         """The lab's internal CA and host certificates (roadie/tls.py)."""
-        return TlsFiles(self.root / "tls")
+        return lab_tls_files(self.root)
 
     @property
     def ssh(self) -> SshFiles:

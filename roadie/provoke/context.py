@@ -17,8 +17,8 @@ from roadie.lab import hosts
 from roadie.lab.inventory import Lab, load_lab
 from roadie.lab.secrets import load_secrets
 from roadie.provoke.search_load import SearchLoad, search_until_closed
+from roadie.services import internal_tls, registry
 from roadie.services import redis as redis_service
-from roadie.services import registry
 from roadie.services.patroni import ClusterMember, Patroni
 
 CONNECT_TIMEOUT_S = 5
@@ -111,7 +111,14 @@ class Context:
     def patroni_config(self, patch: dict[str, object]) -> None:
         """PATCH the cluster's dynamic configuration (through any member's REST API)."""
         url = registry.in_group(self.lab, "postgres", "patroni")[0].url("restapi", "/config")
-        answer = httpx.patch(url, json=patch, auth=("patroni", self.secrets["patroni_restapi"]), timeout=10)
+        # An unsafe call: Patroni asks for a client certificate besides the password.
+        answer = httpx.patch(
+            url,
+            json=patch,
+            auth=("patroni", self.secrets["patroni_restapi"]),
+            timeout=10,
+            verify=internal_tls.verify_for(url, client=True),
+        )
         if answer.status_code != 200:
             raise RoadieError(f"Patroni refused the configuration change {patch}: {answer.text[:200]}")
 

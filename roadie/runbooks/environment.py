@@ -3,7 +3,8 @@
 Runbook commands never hard-code addresses, ports or credentials; they use these variables:
 PROMETHEUS_URL, ALERTMANAGER_URL, PATRONI_URL (one member's REST API), PATRONI_URLS (every
 member's), PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE (the primary through HAProxy),
-PGSSLMODE/PGSSLROOTCERT (libpq verifies PostgreSQL's certificate against the internal CA), PG_MEMBERS,
+PGSSLMODE/PGSSLROOTCERT (libpq verifies PostgreSQL's certificate against the internal CA),
+CURL_CA_BUNDLE (curl verifies HTTPS services, Patroni's REST API, against it), PG_MEMBERS,
 REDIS_HOSTS, REDISCLI_AUTH (Redis admin), SENTINEL_HOST, SENTINEL_PORT, SENTINEL_PASSWORD,
 RABBITMQ_METRICS_URL, ETCD_ENDPOINTS, ETCD_ROOT_PASSWORD, APP_URLS, APP_OPERATOR_TOKEN (the app's
 operator token: /metrics, /v1/search/stats), LB_URL, SUPPLIERS_URL, NODE_EXPORTER_URL, and for
@@ -21,7 +22,7 @@ import shlex
 from roadie.errors import RoadieError
 from roadie.lab.inventory import Lab, LabHost, load_lab
 from roadie.lab.secrets import load_secrets
-from roadie.services import postgres_tls, registry
+from roadie.services import internal_tls, registry
 from roadie.services.registry import Service
 
 VARIABLES = (
@@ -36,6 +37,7 @@ VARIABLES = (
     "PGDATABASE",
     "PGSSLMODE",
     "PGSSLROOTCERT",
+    "CURL_CA_BUNDLE",
     "PG_MEMBERS",
     "REDIS_HOSTS",
     "REDISCLI_AUTH",
@@ -92,8 +94,9 @@ def lab_environment(lab: Lab | None = None) -> dict[str, str]:
         "PGUSER": "postgres",
         "PGPASSWORD": secrets.get("postgres_superuser", ""),
         "PGDATABASE": "postgres",
-        "PGSSLMODE": postgres_tls.SSLMODE,
+        "PGSSLMODE": internal_tls.PGSSLMODE,
         "PGSSLROOTCERT": str(lab.tls.ca_cert),
+        "CURL_CA_BUNDLE": str(lab.tls.ca_cert),
         "PGCONNECT_TIMEOUT": "5",
         "PG_MEMBERS": _addresses(patroni),
         "REDIS_HOSTS": _addresses(registry.in_group(lab, "redis", "redis")),

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from roadie.services import internal_tls
 from roadie.services.registry import Service
 
 # (status, body) of a GET; status 0 when nothing answered.
@@ -47,7 +48,7 @@ def http_getter(timeout: float = TIMEOUT) -> Getter:
 
     def get(url: str) -> tuple[int, str]:
         try:
-            response = httpx.get(url, timeout=timeout)
+            response = httpx.get(url, timeout=timeout, verify=internal_tls.verify_for(url))
         except httpx.HTTPError as exc:
             return 0, str(exc)
         return response.status_code, response.text
@@ -145,7 +146,9 @@ class AsyncPatroni:
 
     def __init__(self, urls: Sequence[str], timeout: float) -> None:
         self.urls = tuple(urls)
-        self.client = httpx.AsyncClient(timeout=timeout)
+        # The members' REST APIs share a scheme (https: verified against the internal CA).
+        verify = internal_tls.verify_for(self.urls[0]) if self.urls else True
+        self.client = httpx.AsyncClient(timeout=timeout, verify=verify)
 
     async def cluster(self) -> tuple[ClusterMember, ...] | None:
         for url in self.urls:

@@ -40,9 +40,12 @@ class Endpoint:
 
     address: str
     port: int
+    # https where the service serves TLS from the internal CA (its role lists the port in
+    # the entry's `tls_ports`).
+    scheme: str = "http"
 
-    def url(self, path: str = "", scheme: str = "http") -> str:
-        return f"{scheme}://{self.address}:{self.port}{path}"
+    def url(self, path: str = "") -> str:
+        return f"{self.scheme}://{self.address}:{self.port}{path}"
 
     def __str__(self) -> str:
         return f"{self.address}:{self.port}"
@@ -68,7 +71,8 @@ class Service:
         if port not in self.ports:
             known = ", ".join(sorted(self.ports)) or "none"
             raise RegistryError(f"{self.host}'s {self.kind} service has no '{port}' port (ports: {known})")
-        return Endpoint(self.address, self.ports[port])
+        scheme = "https" if port in self.detail.get("tls_ports", ()) else "http"
+        return Endpoint(self.address, self.ports[port], scheme)
 
     def url(self, port: str, path: str = "") -> str:
         return self.endpoint(port).url(path)

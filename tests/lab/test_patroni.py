@@ -1,5 +1,6 @@
 """The Patroni cluster: one leader, one synchronous standby, one replica, routed by HAProxy."""
 
+import ssl
 import uuid
 
 import httpx
@@ -7,15 +8,23 @@ import psycopg
 import pytest
 import yaml
 
+from roadie import tls
 from roadie.paths import lab_group_vars_dir
+from roadie.services import internal_tls, registry
 from tests.support import manifest, wait_until
 
 
+def rest_url(lab, path=""):
+    """The first member's REST API (HTTPS, as its registry entry says)."""
+    return registry.service(lab.group("postgres")[0], "patroni").url("restapi", path)
+
+
+def rest_get(lab, path):
+    return httpx.get(rest_url(lab, path), timeout=3, verify=internal_tls.http_verify())
+
+
 def cluster_members(lab):
-    db = lab.group("postgres")[0]
-    entry = manifest(db, "patroni")
-    url = f"http://{entry['address']}:{entry['ports']['restapi']}/cluster"
-    return httpx.get(url, timeout=3).json()["members"]
+    return rest_get(lab, "/cluster").json()["members"]
 
 
 def roles_ready(lab):
@@ -104,9 +113,7 @@ def test_patroni_dynamic_config_matches_the_lab_inventory(lab, running_hosts):
     wanted = {}
     for group in ("postgres_servers", "postgres"):
         wanted |= yaml.safe_load((lab_group_vars_dir() / f"{group}.yml").read_text()) or {}
-    db = lab.group("postgres")[0]
-    entry = manifest(db, "patroni")
-    config = httpx.get(f"http://{entry['address']}:{entry['ports']['restapi']}/config", timeout=3).json()
+    config = rest_get(lab, "/config").json()
     assert (config["ttl"], config["loop_wait"], config["retry_timeout"]) == (
         wanted["patroni_ttl"],
         wanted["patroni_loop_wait"],
@@ -117,7 +124,29 @@ def test_patroni_dynamic_config_matches_the_lab_inventory(lab, running_hosts):
 
 
 def test_patroni_rest_api_refuses_unauthenticated_changes(lab, running_hosts):
-    db = lab.group("postgres")[0]
-    entry = manifest(db, "patroni")
-    response = httpx.patch(f"http://{entry['address']}:{entry['ports']['restapi']}/config", json={"ttl": 99}, timeout=3)
+    """With the operator's client certificate but no password: 401."""
+    url = rest_url(lab, "/config")
+    response = httpx.patch(url, json={"ttl": 99}, timeout=3, verify=internal_tls.http_client())
     assert response.status_code == 401
+
+
+def test_patroni_rest_api_refuses_a_change_without_a_client_certificate(lab, lab_secrets, running_hosts):
+    """The password alone does not make an unsafe call: the client certificate is required too."""
+    url = rest_url(lab, "/config")
+    auth = ("patroni", lab_secrets["patroni_restapi"])
+    response = httpx.patch(url, json={"ttl": 99}, auth=auth, timeout=3, verify=internal_tls.http_verify())
+    assert response.status_code == 403
+    # Both: accepted (the current ttl again, so nothing changes).
+    same = {"ttl": rest_get(lab, "/config").json()["ttl"]}
+    accepted = httpx.patch(url, json=same, auth=auth, timeout=3, verify=internal_tls.http_client())
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_patroni_rest_api_serves_only_verified_https(lab, running_hosts, tmp_path):
+    plain = rest_url(lab, "/health").replace("https://", "http://")
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(plain, timeout=3)
+    other = tls.TlsFiles(tmp_path / "other-ca")
+    tls.ensure_ca(other, "other")
+    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+        httpx.get(rest_url(lab, "/health"), timeout=3, verify=ssl.create_default_context(cafile=str(other.ca_cert)))

@@ -15,6 +15,7 @@ import httpx
 import psycopg
 from cryptography import x509
 
+from roadie.services import internal_tls, registry
 from tests.support import app_conninfo, manifest
 
 # PostgreSQL's SSLRequest: length 8, then the magic code 80877103 (the protocol's 1234.5679).
@@ -60,9 +61,9 @@ class Writer:
 
 def primary_member(lab):
     for host in lab.group("postgres"):
-        entry = manifest(host, "patroni")
-        if httpx.get(f"http://{entry['address']}:{entry['ports']['restapi']}/primary", timeout=3).status_code == 200:
-            return host, entry
+        url = registry.service(host, "patroni").url("restapi", "/primary")
+        if httpx.get(url, timeout=3, verify=internal_tls.http_verify()).status_code == 200:
+            return host, manifest(host, "patroni")
     raise AssertionError("no primary")
 
 

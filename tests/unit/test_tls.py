@@ -17,6 +17,7 @@ from roadie.inventory.build import write_inventory
 from roadie.inventory.groups import TLS_PASSTHROUGH
 from roadie.lab.inventory import inventory_for
 from roadie.lab.plan import load_plan
+from tests.unit.observability.role_render import GROUPS, HOSTVARS, render_template, role_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "infra" / "data"
@@ -54,7 +55,11 @@ def test_behind_an_nlb_the_endpoint_name_is_in_the_certificate():
 def test_issue_makes_a_ca_and_host_certificates_that_verify(tmp_path):
     files = tls.TlsFiles(tmp_path / "tls")
     issued = tls.issue(files, lab_inventory(), now=NOW)
-    assert "db-1" in issued and len(issued) == len(tls.host_names(lab_inventory()))
+    # Every host's, and the operator's client certificate.
+    assert set(issued) == {*tls.host_names(lab_inventory()), tls.OPERATOR}
+    assert files.operator_key.stat().st_mode & 0o777 == 0o600
+    operator = x509.load_pem_x509_certificate(files.operator_cert.read_bytes())
+    assert operator.subject.rfc4514_string() == f"CN={tls.OPERATOR}"
     assert files.ca_key.stat().st_mode & 0o777 == 0o600
     assert files.host_key("db-1").stat().st_mode & 0o777 == 0o600
     member = cert(files, "db-1")
@@ -156,3 +161,17 @@ def test_ensure_ca_refuses_a_ca_about_to_expire(tmp_path):
     late = NOW + datetime.timedelta(days=tls.CA_DAYS) - tls.RENEW_BEFORE + datetime.timedelta(days=1)
     with pytest.raises(RoadieError, match="expires on"):
         tls.ensure_ca(files, "prod", now=late)
+
+
+def test_haproxy_checks_verify_patronis_https_and_its_name():
+    """Every server line of role haproxy_pg checks the member's REST API over TLS, against the
+    CA the role installs, and that the certificate names the member's address."""
+    text = render_template(
+        "haproxy_pg", "haproxy.cfg.j2", role_variables("haproxy_pg", {"haproxy_pg_stats_password": "x" * 24})
+    )
+    servers = [line.split() for line in text.splitlines() if line.strip().startswith("server ")]
+    assert len(servers) == 2 * len(GROUPS["postgres"])
+    for words in servers:
+        address = HOSTVARS[words[1]]["roadie_address"]
+        tail = " ".join(words[words.index("check-ssl") :])
+        assert tail == f"check-ssl verify required ca-file /etc/haproxy/ca.crt verifyhost {address}"

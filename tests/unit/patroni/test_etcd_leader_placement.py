@@ -45,7 +45,7 @@ class RecordedEtcd:
 
 @pytest.fixture
 def primary(monkeypatch):
-    monkeypatch.setattr(placement, "patroni_role", lambda url: "primary")
+    monkeypatch.setattr(placement, "patroni_role", lambda url, context=None: "primary")
 
 
 def test_the_primary_hands_etcd_leadership_to_a_peer_that_answers(primary) -> None:
@@ -61,7 +61,7 @@ def test_nothing_moves_when_the_leader_is_elsewhere(primary) -> None:
 
 
 def test_a_replica_keeps_the_etcd_leadership_without_asking_etcd(monkeypatch) -> None:
-    monkeypatch.setattr(placement, "patroni_role", lambda url: "replica")
+    monkeypatch.setattr(placement, "patroni_role", lambda url, context=None: "replica")
 
     def no_etcd(endpoint, args):
         raise AssertionError(f"a replica called etcdctl {args}")

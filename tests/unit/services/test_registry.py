@@ -121,3 +121,11 @@ def test_a_group_is_read_in_host_order(tmp_path):
     assert registry.first(lab, "redis", "redis") is None
     with pytest.raises(RegistryError, match="no host of group 'redis' has a redis service installed"):
         registry.required(lab, "redis", "redis")
+
+
+def test_a_port_the_role_lists_as_tls_is_reached_over_https(tmp_path):
+    entry = {**PATRONI, "tls_ports": ["restapi"]}
+    host = lab_host(tmp_path, "db-1", {"patroni.json": entry})
+    patroni = registry.service(host, "patroni")
+    assert patroni.url("restapi", "/cluster") == "https://10.1.1.11:8008/cluster"
+    assert patroni.endpoint("postgresql").scheme == "http"  # PostgreSQL's TLS is in its protocol

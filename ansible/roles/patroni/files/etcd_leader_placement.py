@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -58,9 +59,10 @@ def etcdctl_runner(binary: str, password_file: str) -> Etcdctl:
     return run
 
 
-def patroni_role(url: str) -> str | None:
+def patroni_role(url: str, context: ssl.SSLContext | None = None) -> str | None:
+    """The member's role as its REST API says (HTTPS verified against `context`'s CA)."""
     try:
-        with urllib.request.urlopen(f"{url}/patroni", timeout=TIMEOUT_S) as answer:
+        with urllib.request.urlopen(f"{url}/patroni", timeout=TIMEOUT_S, context=context) as answer:
             return str(json.load(answer).get("role", ""))
     except urllib.error.HTTPError as exc:  # 503 from a replica still carries the JSON body
         return str(json.load(exc).get("role", ""))
@@ -89,11 +91,11 @@ def healthy_peer(etcdctl: Etcdctl, endpoint: str, me: int) -> int | None:
     return None
 
 
-def place_once(etcdctl: Etcdctl, endpoint: str, patroni_url: str) -> str:
+def place_once(etcdctl: Etcdctl, endpoint: str, patroni_url: str, context: ssl.SSLContext | None = None) -> str:
     """One check; returns what it did (for the log). Patroni is asked first: its REST API is
     cheap, while every etcdctl call authenticates (a bcrypt hash on the etcd side), which
     replicas, checking every few seconds, would otherwise pay for nothing."""
-    if patroni_role(patroni_url) not in PRIMARY_ROLES:
+    if patroni_role(patroni_url, context) not in PRIMARY_ROLES:
         return "ok: this member is not the PostgreSQL primary"
     seen = status(etcdctl, endpoint)
     if seen is None:
@@ -113,14 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--etcd", required=True, help="this host's etcd client URL")
     parser.add_argument("--patroni", required=True, help="this host's Patroni REST API URL")
     parser.add_argument("--password-file", required=True, help="file holding etcd's root password")
+    parser.add_argument("--patroni-ca", help="CA file the REST API's certificate is verified against (HTTPS)")
     parser.add_argument("--etcdctl", default="etcdctl")
     parser.add_argument("--interval", type=float, default=2.0)
     args = parser.parse_args(argv)
     etcdctl = etcdctl_runner(args.etcdctl, args.password_file)
+    context = ssl.create_default_context(cafile=args.patroni_ca) if args.patroni_ca else None
     last = ""
     while True:
         try:
-            did = place_once(etcdctl, args.etcd, args.patroni)
+            did = place_once(etcdctl, args.etcd, args.patroni, context)
         except (subprocess.SubprocessError, OSError, ValueError, LookupError) as exc:
             did = f"check failed: {type(exc).__name__}: {exc}"
         if did != last or did.startswith("moved"):  # log changes, not every quiet check
