@@ -86,10 +86,12 @@ def _reset_cluster_state(run: DrRun, region: Region) -> None:
     holds standby_cluster), so the next Patroni start bootstraps a standby leader."""
     member = region.members[0]
     scope = _scope(on_host(member.host, ["cat", str(member.config)]).stdout, member.config)
-    endpoints = ",".join(etcd.client_urls(registry.service(run.lab.host(m.host), "etcd") for m in region.members))
+    etcd_members = [registry.service(run.lab.host(m.host), "etcd") for m in region.members]
+    # etcd serves HTTPS: etcdctl verifies it against the CA as installed on the host it runs on.
+    flags = [f"--endpoints={','.join(etcd.client_urls(etcd_members))}", f"--cacert={etcd_members[0].path('ca_file')}"]
 
     def etcdctl(*args: str) -> str:
-        argv = ["sh", "-c", _USER_FROM_STDIN, "etcdctl", ETCDCTL, f"--endpoints={endpoints}", "--dial-timeout=3s"]
+        argv = ["sh", "-c", _USER_FROM_STDIN, "etcdctl", ETCDCTL, *flags, "--dial-timeout=3s"]
         credential = f"root:{run.secrets['etcd_root']}\n"
         return on_host(member.host, [*argv, *args], env={"ETCDCTL_API": "3"}, stdin=credential).stdout
 

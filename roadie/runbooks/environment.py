@@ -4,7 +4,7 @@ Runbook commands never hard-code addresses, ports or credentials; they use these
 PROMETHEUS_URL, ALERTMANAGER_URL, PATRONI_URL (one member's REST API), PATRONI_URLS (every
 member's), PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE (the primary through HAProxy),
 PGSSLMODE/PGSSLROOTCERT (libpq verifies PostgreSQL's certificate against the internal CA),
-CURL_CA_BUNDLE (curl verifies HTTPS services, Patroni's REST API, against it), PG_MEMBERS,
+CURL_CA_BUNDLE (curl verifies HTTPS services, Patroni's REST API and etcd, against it), PG_MEMBERS,
 REDIS_HOSTS, REDISCLI_AUTH (Redis admin), SENTINEL_HOST, SENTINEL_PORT, SENTINEL_PASSWORD,
 RABBITMQ_METRICS_URL, ETCD_ENDPOINTS, ETCD_ROOT_PASSWORD, APP_URLS, APP_OPERATOR_TOKEN (the app's
 operator token: /metrics, /v1/search/stats), LB_URL, SUPPLIERS_URL, NODE_EXPORTER_URL, and for

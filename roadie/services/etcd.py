@@ -1,4 +1,5 @@
-"""etcd's v3 HTTP gateway: authenticate as a user, ask a member for its status."""
+"""etcd's v3 HTTP gateway (HTTPS, verified against the internal CA): authenticate as a user,
+ask a member for its status."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from roadie.services import internal_tls
 from roadie.services.registry import Service
 
 TIMEOUT = 2.0
@@ -38,16 +40,23 @@ class Etcd:
         self.user = user
         self.password = password
         self.timeout = timeout
+        self.verify = internal_tls.verify_for(self.url)
 
     def _token(self) -> str:
         credentials = {"name": self.user, "password": self.password}
-        answer = httpx.post(f"{self.url}/v3/auth/authenticate", json=credentials, timeout=self.timeout)
+        answer = httpx.post(
+            f"{self.url}/v3/auth/authenticate", json=credentials, timeout=self.timeout, verify=self.verify
+        )
         answer.raise_for_status()
         return str(answer.json()["token"])
 
     def status(self) -> MemberStatus:
         answer = httpx.post(
-            f"{self.url}/v3/maintenance/status", json={}, headers={"Authorization": self._token()}, timeout=self.timeout
+            f"{self.url}/v3/maintenance/status",
+            json={},
+            headers={"Authorization": self._token()},
+            timeout=self.timeout,
+            verify=self.verify,
         )
         answer.raise_for_status()
         data = answer.json()

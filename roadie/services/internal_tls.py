@@ -6,7 +6,7 @@ CA directory; the tests' `lab` fixture too):
 - PostgreSQL: every connection the toolkit opens (drills, DR, benchmarks, backups, provocations,
   tests) and every psql or pgbench it starts goes through libpq, which reads PGSSLMODE and
   PGSSLROOTCERT: `verify-full` against the CA, without every call site repeating it;
-- HTTPS (Patroni's REST API): `http_verify()` is the context httpx verifies with, and
+- HTTPS (Patroni's REST API, etcd): `http_verify()` is the context httpx verifies with, and
   `http_client()` the same presenting the operator's certificate, which Patroni asks for on
   unsafe calls.
 Values the operator exported win (production: ROADIE_TLS_DIR, from `roadie tls issue`). A

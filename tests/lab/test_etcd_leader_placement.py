@@ -8,17 +8,20 @@ import subprocess
 
 from roadie.drills import cluster
 from roadie.drills.endpoints import discover
-from tests.support import manifest, wait_until
+from roadie.services import internal_tls, registry
+from tests.support import wait_until
 
 
 def etcd_leader_host(lab, password):
-    endpoints = {}
-    for host in lab.group("etcd"):
-        etcd = manifest(host, "etcd")
-        endpoints[f"http://{etcd['address']}:{etcd['ports']['client']}"] = host.name
+    endpoints = {registry.service(host, "etcd").url("client"): host.name for host in lab.group("etcd")}
     answer = subprocess.run(
         ["etcdctl", f"--endpoints={','.join(endpoints)}", "endpoint", "status", "-w", "json"],
-        env={**os.environ, "ETCDCTL_API": "3", "ETCDCTL_USER": f"root:{password}"},
+        env={
+            **os.environ,
+            "ETCDCTL_API": "3",
+            "ETCDCTL_USER": f"root:{password}",
+            "ETCDCTL_CACERT": str(internal_tls.files().ca_cert),
+        },
         capture_output=True,
         text=True,
         check=True,

@@ -37,12 +37,14 @@ Etcdctl = Callable[[str, Sequence[str]], Any]
 AUTHENTICATED = {"move-leader"}
 
 
-def etcdctl_runner(binary: str, password_file: str) -> Etcdctl:
-    """etcdctl against one endpoint; as root (password through the environment) only where
-    the command needs it."""
+def etcdctl_runner(binary: str, password_file: str, cafile: str | None = None) -> Etcdctl:
+    """etcdctl against one endpoint (HTTPS verified against `cafile`'s CA); as root (password
+    through the environment) only where the command needs it."""
 
     def run(endpoint: str, args: Sequence[str]) -> Any:
         env = {**os.environ, "ETCDCTL_API": "3"}
+        if cafile:
+            env["ETCDCTL_CACERT"] = cafile
         if args[0] in AUTHENTICATED:
             with open(password_file) as secret:
                 env["ETCDCTL_USER"] = f"root:{secret.read().strip()}"
@@ -115,12 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--etcd", required=True, help="this host's etcd client URL")
     parser.add_argument("--patroni", required=True, help="this host's Patroni REST API URL")
     parser.add_argument("--password-file", required=True, help="file holding etcd's root password")
-    parser.add_argument("--patroni-ca", help="CA file the REST API's certificate is verified against (HTTPS)")
+    parser.add_argument("--ca", help="internal CA file etcd's and the REST API's certificates are verified against")
     parser.add_argument("--etcdctl", default="etcdctl")
     parser.add_argument("--interval", type=float, default=2.0)
     args = parser.parse_args(argv)
-    etcdctl = etcdctl_runner(args.etcdctl, args.password_file)
-    context = ssl.create_default_context(cafile=args.patroni_ca) if args.patroni_ca else None
+    etcdctl = etcdctl_runner(args.etcdctl, args.password_file, args.ca)
+    context = ssl.create_default_context(cafile=args.ca) if args.ca else None
     last = ""
     while True:
         try:
