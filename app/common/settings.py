@@ -114,12 +114,32 @@ class City(_Strict):
     shard: str
 
 
+class RedisTls(_Strict):
+    """How the app verifies Redis and its Sentinels (both serve TLS only, and ask the app for
+    no certificate: it still logs in with its ACL user and password): by default every
+    Sentinel and the master must present a certificate from `root_cert` naming the address
+    dialled (a Sentinel's configured one, the master's as the Sentinels report it)."""
+
+    enabled: bool = True
+    root_cert: Path | None = None
+
+    @model_validator(mode="after")
+    def _root_cert_to_verify(self) -> RedisTls:
+        if self.enabled and self.root_cert is None:
+            raise ValueError(
+                "root_cert (the internal CA's certificate) is required when enabled: "
+                "the Sentinels' and the Redis master's certificates are verified against it"
+            )
+        return self
+
+
 class RedisSettings(_Strict):
     sentinels: list[Endpoint] = Field(min_length=1)
     master_name: str
     sentinel_password: Password
     user: str
     password: Password
+    tls: RedisTls
     # Redis is a cache and a session store here: a dead master must cost a request well under a
     # second, not redis-py's default of 3 retries with backoff (seconds) per command.
     socket_timeout: float = Field(default=0.5, gt=0, le=10)

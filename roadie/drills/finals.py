@@ -11,6 +11,7 @@ from roadie.checker.sets import check_set
 from roadie.drills import cluster, tickets
 from roadie.drills.base import DrillContext
 from roadie.drills.probes import PROBE_TABLE, AmqpPublishProbe, PgWriteProbe, Probe, RedisWriteProbe
+from roadie.services import internal_tls
 
 MGET_BATCH = 500
 
@@ -57,7 +58,9 @@ def _redis_keys(ctx: DrillContext, probe: RedisWriteProbe) -> frozenset[str]:
     may not SCAN), so for Redis the set checker cannot see an unexpected key."""
     master = cluster.redis_master(ctx.endpoints, ctx.secrets)
     address, port = ctx.endpoints.redis_members[master or ""]
-    client = redis.Redis(host=address, port=port, username="app", password=ctx.secrets["redis_app"])
+    client = redis.Redis(
+        host=address, port=port, username="app", password=ctx.secrets["redis_app"], **internal_tls.redis_options()
+    )
     invoked = sorted({op.value.key for op in ctx.journal.history if op.workload == probe.workload and op.f in WRITES})
     present: set[str] = set()
     for start in range(0, len(invoked), MGET_BATCH):

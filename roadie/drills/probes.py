@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from roadie.checker.history import READ, WRITE, Completion, Op, OpValue
 from roadie.drills.outcomes import NotSent, Refused, outcome
 from roadie.drills.records import Journal, Request
+from roadie.services import internal_tls
 
 REQUEST_TIMEOUT = 2.0
 PROBE_TABLE = "drill_writes"
@@ -216,14 +217,16 @@ class RedisWriteProbe(Probe):
         super().__init__(journal, interval)
         self.run_id = run_id
         # No client-side retries: the probe measures what one request experiences.
+        tls = internal_tls.redis_options()
         self.sentinel = Sentinel(
             sentinels,
-            sentinel_kwargs={"password": secrets["sentinel"], "socket_timeout": 0.5, "retry": NO_RETRY},
+            sentinel_kwargs={"password": secrets["sentinel"], "socket_timeout": 0.5, "retry": NO_RETRY, **tls},
             username="app",
             password=secrets["redis_app"],
             socket_timeout=1.0,
             socket_connect_timeout=1.0,
             retry=NO_RETRY,
+            **tls,
         )
         self.master: aioredis.Redis = self.sentinel.master_for("roadie")
 

@@ -17,6 +17,7 @@ from roadie.checker.history import MemberState, Sample
 from roadie.drills.endpoints import Endpoints
 from roadie.drills.probes import NO_RETRY, PgTarget
 from roadie.drills.records import Journal
+from roadie.services import internal_tls
 from roadie.services.haproxy import AsyncHaproxyStats
 from roadie.services.patroni import AsyncPatroni, leaders
 
@@ -183,7 +184,13 @@ class SentinelMasterWatcher(Watcher):
         super().__init__(journal)
         self.clients = [
             aioredis.Redis(
-                host=a, port=p, password=password, socket_timeout=0.4, socket_connect_timeout=0.4, retry=NO_RETRY
+                host=a,
+                port=p,
+                password=password,
+                socket_timeout=0.4,
+                socket_connect_timeout=0.4,
+                retry=NO_RETRY,
+                **internal_tls.redis_options(),
             )
             for a, p in endpoints.sentinels
         ]

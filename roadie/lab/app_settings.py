@@ -2,11 +2,11 @@
 
 The benchmarks, the drain and the tests open their own connections to the app's databases with
 the app's settings (role `app` rendered them on the host). Their file paths name the host's
-files: the CA the app verifies PostgreSQL against is read here from the host's disk, as the
-controller sees it, so the toolkit verifies against exactly the app's CA.
+files: the CA the app verifies PostgreSQL and Redis against is read here from the host's disk,
+as the controller sees it, so the toolkit verifies against exactly the app's CA.
 """
 
-from app.common.settings import Settings, load_settings
+from app.common.settings import PostgresSettings, RedisSettings, Settings, load_settings
 from roadie.lab import hosts
 from roadie.lab.inventory import LabHost
 from roadie.services import registry
@@ -15,8 +15,16 @@ from roadie.services import registry
 def app_settings(host: LabHost) -> Settings:
     """The settings of the app on `host`, with its file paths as the controller reaches them."""
     settings = load_settings(hosts.on_disk(host, registry.service(host, "app").text("config")))
-    tls = settings.postgres.tls
+    return settings.model_copy(
+        update={"postgres": _local_tls(host, settings.postgres), "redis": _local_tls(host, settings.redis)}
+    )
+
+
+def _local_tls(host: LabHost, section: PostgresSettings | RedisSettings) -> PostgresSettings | RedisSettings:
+    """`section` with its tls.root_cert (a file on the host) as the controller reaches it."""
+    tls = section.tls
     if tls.root_cert is None:
-        return settings
-    local = tls.model_copy(update={"root_cert": hosts.on_disk(host, str(tls.root_cert))})
-    return settings.model_copy(update={"postgres": settings.postgres.model_copy(update={"tls": local})})
+        return section
+    return section.model_copy(
+        update={"tls": tls.model_copy(update={"root_cert": hosts.on_disk(host, str(tls.root_cert))})}
+    )

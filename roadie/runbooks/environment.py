@@ -4,8 +4,9 @@ Runbook commands never hard-code addresses, ports or credentials; they use these
 PROMETHEUS_URL, ALERTMANAGER_URL, PATRONI_URL (one member's REST API), PATRONI_URLS (every
 member's), PGHOST/PGPORT/PGUSER/PGPASSWORD/PGDATABASE (the primary through HAProxy),
 PGSSLMODE/PGSSLROOTCERT (libpq verifies PostgreSQL's certificate against the internal CA),
-CURL_CA_BUNDLE (curl verifies HTTPS services, Patroni's REST API and etcd, against it), PG_MEMBERS,
-REDIS_HOSTS, REDISCLI_AUTH (Redis admin), SENTINEL_HOST, SENTINEL_PORT, SENTINEL_PASSWORD,
+CURL_CA_BUNDLE (curl verifies HTTPS services, Patroni's REST API and etcd, against it), ROADIE_CA_CERT
+(the same CA file, for tools without such a variable: `redis-cli --tls --cacert "$ROADIE_CA_CERT"`),
+PG_MEMBERS, REDIS_HOSTS, REDISCLI_AUTH (Redis admin), SENTINEL_HOST, SENTINEL_PORT, SENTINEL_PASSWORD,
 RABBITMQ_METRICS_URL, ETCD_ENDPOINTS, ETCD_ROOT_PASSWORD, APP_URLS, APP_OPERATOR_TOKEN (the app's
 operator token: /metrics, /v1/search/stats), LB_URL, SUPPLIERS_URL, NODE_EXPORTER_URL, and for
 commands on a host ROADIE_SSH (how to reach a host by its inventory name:
@@ -38,6 +39,7 @@ VARIABLES = (
     "PGSSLMODE",
     "PGSSLROOTCERT",
     "CURL_CA_BUNDLE",
+    "ROADIE_CA_CERT",
     "PG_MEMBERS",
     "REDIS_HOSTS",
     "REDISCLI_AUTH",
@@ -97,6 +99,7 @@ def lab_environment(lab: Lab | None = None) -> dict[str, str]:
         "PGSSLMODE": internal_tls.PGSSLMODE,
         "PGSSLROOTCERT": str(lab.tls.ca_cert),
         "CURL_CA_BUNDLE": str(lab.tls.ca_cert),
+        "ROADIE_CA_CERT": str(lab.tls.ca_cert),
         "PGCONNECT_TIMEOUT": "5",
         "PG_MEMBERS": _addresses(patroni),
         "REDIS_HOSTS": _addresses(registry.in_group(lab, "redis", "redis")),

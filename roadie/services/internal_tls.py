@@ -8,7 +8,9 @@ CA directory; the tests' `lab` fixture too):
   PGSSLROOTCERT: `verify-full` against the CA, without every call site repeating it;
 - HTTPS (Patroni's REST API, etcd): `http_verify()` is the context httpx verifies with, and
   `http_client()` the same presenting the operator's certificate, which Patroni asks for on
-  unsafe calls.
+  unsafe calls;
+- Redis and Sentinel (TLS only): `redis_options()`, the keyword arguments every redis-py
+  client and Sentinel connection of the toolkit is built with.
 Values the operator exported win (production: ROADIE_TLS_DIR, from `roadie tls issue`). A
 missing CA file fails each connection naming the file, never with a fall back to plain text.
 """
@@ -61,3 +63,14 @@ def verify_for(url: str, *, client: bool = False) -> ssl.SSLContext | bool:
     if not url.startswith("https:"):
         return True
     return http_client() if client else http_verify()
+
+
+def redis_options() -> dict[str, object]:
+    """redis-py's connection arguments for a server of the internal CA: TLS, the certificate
+    verified against the CA and the address dialled (the certificates name IP addresses)."""
+    return {
+        "ssl": True,
+        "ssl_ca_certs": str(files().ca_cert),
+        "ssl_cert_reqs": "required",
+        "ssl_check_hostname": True,
+    }

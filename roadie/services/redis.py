@@ -1,7 +1,8 @@
 """Redis and its Sentinels: the master the Sentinels name, their quorum, a node's role, and
 the one change the drills make (a Sentinel failover towards a chosen node).
 
-Every client is built with no retry: an unreachable server must not cost seconds of retries
+Redis and Sentinel serve TLS only: every client verifies them against the internal CA
+(internal_tls). Every client is built with no retry: an unreachable server must not cost seconds of retries
 when the question is "who answers now?".
 """
 
@@ -15,6 +16,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from roadie.services import internal_tls
 from roadie.services.registry import Endpoint, Service
 
 NO_RETRY = Retry(NoBackoff(), 0)
@@ -34,6 +36,7 @@ def node(endpoint: Endpoint, password: str, *, user: str = ADMIN_USER, timeout: 
         socket_connect_timeout=timeout,
         retry=NO_RETRY,
         decode_responses=True,
+        **internal_tls.redis_options(),
     )
 
 
@@ -88,6 +91,7 @@ class Sentinels:
             socket_connect_timeout=wait,
             retry=NO_RETRY,
             decode_responses=True,
+            **internal_tls.redis_options(),
         )
 
     def master_seen_by(self, sentinel: Endpoint) -> Endpoint:

@@ -77,6 +77,8 @@ def test_the_template_holds_no_secret_and_starts_the_app_with_a_secret_and_a_pod
     assert settings.node == "roadie-app-placeholder"
     # As on the hosts (role `app`): PostgreSQL verified by name against the internal CA.
     assert (settings.postgres.tls.mode, str(settings.postgres.tls.root_cert)) == ("verify-full", CA_CERT_PATH)
+    # And the Sentinels and the Redis master, over TLS only, against the same CA.
+    assert (settings.redis.tls.enabled, str(settings.redis.tls.root_cert)) == (True, CA_CERT_PATH)
 
 
 def test_rendering_puts_the_stacks_endpoints_in_and_keeps_the_rest():
@@ -88,6 +90,7 @@ def test_rendering_puts_the_stacks_endpoints_in_and_keeps_the_rest():
     assert data["tracing"]["otlp_endpoint"] == "http://10.0.1.61:4318/v1/traces"
     assert data["shards"] == template_data()["shards"]
     assert data["postgres"]["tls"] == template_data()["postgres"]["tls"] == {"root_cert": CA_CERT_PATH}
+    assert data["redis"]["tls"] == template_data()["redis"]["tls"] == {"enabled": True, "root_cert": CA_CERT_PATH}
 
 
 @pytest.mark.parametrize(
@@ -101,6 +104,13 @@ def test_rendering_puts_the_stacks_endpoints_in_and_keeps_the_rest():
 def test_a_stack_whose_configmap_would_not_start_the_app_fails_to_render(change, message):
     with pytest.raises(AppConfigError, match=message):
         render_app_yml(template(), dataclasses.replace(ENDPOINTS, **change))
+
+
+def test_a_template_that_would_reach_redis_in_plain_text_is_refused():
+    data = template_data()
+    data["redis"] = {key: value for key, value in data["redis"].items() if key != "tls"}
+    with pytest.raises(AppConfigError, match=r"redis\.tls: missing"):
+        render_app_yml(yaml.safe_dump(data), ENDPOINTS)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import time
 import redis
 
 from roadie.lab import cgroup, hosts, machines
+from roadie.services import internal_tls
 from tests.support import manifest, wait_until
 
 
@@ -27,6 +28,7 @@ def redis_client(host, secrets, timeout=2):
         password=secrets["redis_admin"],
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
+        **internal_tls.redis_options(),
     )
 
 

@@ -1,5 +1,6 @@
-"""`roadie tls rotate`: the primary's host gets a new key and certificate while clients keep
-writing; PostgreSQL serves the new certificate without a restart, and no write fails."""
+"""`roadie tls rotate`: a host gets a new key and certificate while clients keep writing; the
+service serves the new certificate without a restart, and no write fails. PostgreSQL's primary,
+and the Redis master (its host's Sentinel restarts: Sentinel cannot reload a certificate)."""
 
 import socket
 import ssl
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import redis
 from cryptography import x509
+from redis.sentinel import Sentinel
 
 from roadie.services import internal_tls, registry
 from tests.support import app_conninfo, manifest
@@ -59,6 +62,43 @@ class Writer:
                 time.sleep(WRITE_EVERY_S)
 
 
+def served_tls_serial(address: str, port: int, ca: Path) -> int:
+    """The serial number of the certificate a TLS-only server (Redis, Sentinel) presents, verified."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with (
+        socket.create_connection((address, port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=address) as wrapped,
+    ):
+        der = wrapped.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).serial_number
+
+
+def rotate_while_writing(lab, host: str, writer: "Writer | RedisWriter") -> int:
+    """`roadie tls rotate host` while `writer` writes; the serial number of the new certificate.
+    Fails when the rotation failed or a write did."""
+    thread = threading.Thread(target=writer.run, name="writer")
+    thread.start()
+    try:
+        rotated = subprocess.run(
+            [str(Path(sys.executable).parent / "roadie"), "tls", "rotate", host],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        # Writes go on after the host converged: new connections meet the new certificate.
+        time.sleep(2)
+    finally:
+        writer.done.set()
+        thread.join(timeout=30)
+    assert rotated.returncode == 0, rotated.stderr or rotated.stdout
+    assert writer.errors == []
+    # Lower bounds: the writer did write through the whole rotation, on both kinds of connection.
+    assert writer.fresh >= 20 and writer.kept >= 20, (writer.fresh, writer.kept)
+    return x509.load_pem_x509_certificate(lab.tls.host_cert(host).read_bytes()).serial_number
+
+
 def primary_member(lab):
     for host in lab.group("postgres"):
         url = registry.service(host, "patroni").url("restapi", "/primary")
@@ -75,26 +115,53 @@ def test_rotating_the_primarys_certificate_loses_no_write(lab, lab_secrets, runn
     conninfo = app_conninfo(lab, lab_secrets, lb["address"], lb["ports"]["primary"])
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("create table if not exists tls_rotation (at timestamptz not null)")
-    writer = Writer(conninfo)
-    thread = threading.Thread(target=writer.run, name="writer")
-    thread.start()
-    try:
-        rotated = subprocess.run(
-            [str(Path(sys.executable).parent / "roadie"), "tls", "rotate", host.name],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        # Writes go on after the host converged: new connections meet the new certificate.
-        time.sleep(2)
-    finally:
-        writer.done.set()
-        thread.join(timeout=30)
-    assert rotated.returncode == 0, rotated.stderr or rotated.stdout
+    issued = rotate_while_writing(lab, host.name, Writer(conninfo))
     after = served_serial(address, port, lab.tls.ca_cert)
-    issued = x509.load_pem_x509_certificate(lab.tls.host_cert(host.name).read_bytes()).serial_number
     assert after == issued != before, "PostgreSQL still serves the old certificate"
-    assert writer.errors == []
-    # Lower bounds: the writer did write through the whole rotation, on both kinds of connection.
-    assert writer.fresh >= 20 and writer.kept >= 20, (writer.fresh, writer.kept)
+
+
+@dataclass
+class RedisWriter:
+    """Sets a key every WRITE_EVERY_S through a client that asks the Sentinels for the master
+    on each new connection, and through a connection kept open to the master."""
+
+    sentinel: Sentinel
+    done: threading.Event = field(default_factory=threading.Event)
+    fresh: int = 0
+    kept: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        kept = self.sentinel.master_for("roadie", socket_timeout=2)
+        while not self.done.is_set():
+            try:
+                fresh = self.sentinel.master_for("roadie", socket_timeout=2)
+                fresh.set(f"tls-rotation:fresh:{self.fresh}", 1, ex=300)
+                fresh.close()
+                self.fresh += 1
+                kept.set(f"tls-rotation:kept:{self.kept}", 1, ex=300)
+                self.kept += 1
+            except redis.RedisError as exc:
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+            time.sleep(WRITE_EVERY_S)
+
+
+def test_rotating_the_redis_masters_certificate_loses_no_write(lab, lab_secrets, running_hosts):
+    tls = internal_tls.redis_options()
+    sentinels = [manifest(h, "sentinel") for h in lab.group("sentinel")]
+    sentinel = Sentinel(
+        [(e["address"], int(e["ports"]["sentinel"])) for e in sentinels],
+        sentinel_kwargs={"password": lab_secrets["sentinel"], "socket_timeout": 2, **tls},
+        username="app",
+        password=lab_secrets["redis_app"],
+        **tls,
+    )
+    address, port = sentinel.discover_master("roadie")
+    host = next(h for h in lab.group("redis") if manifest(h, "redis")["address"] == address)
+    sentinel_port = int(manifest(host, "sentinel")["ports"]["sentinel"])
+    before = served_tls_serial(address, port, lab.tls.ca_cert)
+    # The kept connection writing throughout shows the master was not restarted.
+    issued = rotate_while_writing(lab, host.name, RedisWriter(sentinel))
+    assert served_tls_serial(address, port, lab.tls.ca_cert) == issued != before, "Redis serves the old certificate"
+    assert served_tls_serial(address, sentinel_port, lab.tls.ca_cert) == issued, "Sentinel serves the old certificate"
+    assert sentinel.discover_master("roadie") == (address, port), "the rotation cost a failover"

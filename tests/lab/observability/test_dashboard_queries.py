@@ -19,6 +19,7 @@ from redis.sentinel import Sentinel
 
 from roadie.apiauth import ApiCredentials
 from roadie.paths import project_root
+from roadie.services import internal_tls
 from tests.lab.observability.conftest import query
 from tests.support import manifest, wait_until
 
@@ -49,10 +50,12 @@ def loaded(lab, lab_secrets, prometheus_url):
     ) as conn:
         for _ in range(200):
             conn.execute("select count(*) from pg_class")
-    sentinels = [(h.address, 26379) for h in lab.group("sentinel")]
-    master = Sentinel(sentinels, sentinel_kwargs={"password": lab_secrets["sentinel"]}).master_for(
-        "roadie", username="app", password=lab_secrets["redis_app"], socket_timeout=2
-    )
+    sentinels = [manifest(h, "sentinel") for h in lab.group("sentinel")]
+    tls = internal_tls.redis_options()
+    master = Sentinel(
+        [(s["address"], int(s["ports"]["sentinel"])) for s in sentinels],
+        sentinel_kwargs={"password": lab_secrets["sentinel"], **tls},
+    ).master_for("roadie", username="app", password=lab_secrets["redis_app"], socket_timeout=2, **tls)
     for i in range(200):
         master.set(f"dashboard-load:{uuid.uuid4().hex}", i, ex=60)
     app_load(lab)

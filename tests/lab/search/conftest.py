@@ -52,7 +52,10 @@ def search_settings(lab, running_hosts) -> SearchSettings:
     node = lab.group("app")[0]
     path = hosts.on_disk(node, manifest(node, "app")["config"]).parent / "search.yml"
     assert path.is_file(), f"{path} is missing: run ansible/playbooks/search.yml (role app_search)"
-    return load_settings(path)
+    settings = load_settings(path)
+    # The CA the search verifies Redis against, a file on the node, as the controller reaches it.
+    local_ca = str(hosts.on_disk(node, settings.redis["tls_root_cert"]))
+    return settings.model_copy(update={"redis": {**settings.redis, "tls_root_cert": local_ca}})
 
 
 @pytest.fixture(scope="session")

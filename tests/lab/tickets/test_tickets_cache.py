@@ -3,6 +3,7 @@
 from redis.sentinel import Sentinel
 
 from app.tickets.cache import event_key, seats_key
+from roadie.services import internal_tls
 from tests.lab.tickets.conftest import book
 from tests.support import wait_until
 
@@ -11,10 +12,11 @@ def redis_master(app_settings):
     r = app_settings.redis
     sentinel = Sentinel(
         [(s.host, s.port) for s in r.sentinels],
-        sentinel_kwargs={"password": r.sentinel_password, "socket_timeout": 2},
+        sentinel_kwargs={"password": r.sentinel_password, "socket_timeout": 2, **internal_tls.redis_options()},
         username=r.user,
         password=r.password,
         socket_timeout=2,
+        **internal_tls.redis_options(),
     )
     return sentinel.master_for(r.master_name, decode_responses=True)
 

@@ -8,7 +8,8 @@ import json
 import httpx
 import pytest
 
-from roadie.services import haproxy, patroni, rabbitmq, registry
+from roadie import tls
+from roadie.services import haproxy, internal_tls, patroni, rabbitmq, registry
 from roadie.services.etcd import Etcd, client_urls
 from roadie.services.patroni import AsyncPatroni, ClusterMember, Patroni
 from roadie.services.redis import Sentinels
@@ -141,6 +142,32 @@ def test_sentinels_watch_the_master_name_the_registry_records():
     assert (sentinels.endpoints, sentinels.master_name) == ((Endpoint("10.1.1.21", 26379),), "tickets")
 
 
-def test_no_master_when_no_sentinel_answers():
+@pytest.fixture
+def internal_ca(tmp_path, monkeypatch):
+    """A CA of its own, trusted by this test's clients as `roadie lab up`'s is by the lab's."""
+    files = tls.TlsFiles(tmp_path / "ca")
+    tls.ensure_ca(files, "test")
+    monkeypatch.setenv(internal_tls.DIR_VARIABLE, str(files.directory))
+    return files
+
+
+def test_redis_clients_verify_the_server_against_the_ca_and_its_address(internal_ca):
+    client = Sentinels((Endpoint("10.1.1.21", 26379),), "pw").client(Endpoint("10.1.1.21", 26379))
+    kwargs = client.connection_pool.connection_kwargs
+    assert client.connection_pool.connection_class.__name__ == "SSLConnection"
+    assert (kwargs["ssl_ca_certs"], kwargs["ssl_cert_reqs"], kwargs["ssl_check_hostname"]) == (
+        str(internal_ca.ca_cert),
+        "required",
+        True,
+    )
+
+
+def test_redis_clients_refuse_to_run_without_a_ca(monkeypatch):
+    monkeypatch.delenv(internal_tls.DIR_VARIABLE, raising=False)
+    with pytest.raises(RuntimeError, match=internal_tls.DIR_VARIABLE):
+        internal_tls.redis_options()
+
+
+def test_no_master_when_no_sentinel_answers(internal_ca):
     # Real redis clients against closed ports: refused at once, no retry.
     assert Sentinels((closed_endpoint(), closed_endpoint()), "pw", timeout=0.5).master() is None

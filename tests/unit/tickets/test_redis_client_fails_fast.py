@@ -8,14 +8,23 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.common.redis import connect
-from app.common.settings import RedisSettings
+from app.common.settings import RedisSettings, RedisTls
 
 # Nothing listens on port 1 of these loopback addresses: every connection is refused.
 DEAD = [{"host": "127.0.0.9", "port": 1}, {"host": "127.0.0.8", "port": 1}]
 
 
 def _client():
-    return connect(RedisSettings(sentinels=DEAD, master_name="roadie", sentinel_password="p", user="u", password="p"))
+    return connect(
+        RedisSettings(
+            sentinels=DEAD,
+            master_name="roadie",
+            sentinel_password="p",
+            user="u",
+            password="p",
+            tls=RedisTls(root_cert="/etc/roadie-app/internal-ca.crt"),
+        )
+    )
 
 
 def test_master_client_retries_once_and_sentinels_never() -> None:

@@ -22,6 +22,7 @@ VALID = {
         "sentinel_password": "s",
         "user": "app",
         "password": "r",
+        "tls": {"root_cert": "/etc/roadie-app/ca.crt"},
     },
     "rabbitmq": {"host": "127.1.1.41", "vhost": "roadie", "user": "app", "password": "m"},
     "auth": {"operator_token": "o" * 32, "customer_issuer": "tests", "customer_issuer_key": "k" * 32},
