@@ -16,7 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 
-from app.common.settings import RedisSettings, RedisTls
+from app.common.settings import RedisSettings, ServerTls
 
 
 def tls_kwargs(root_cert: str | os.PathLike[str]) -> dict[str, Any]:
@@ -35,10 +35,10 @@ def tls_kwargs(root_cert: str | os.PathLike[str]) -> dict[str, Any]:
     }
 
 
-def _tls(tls: RedisTls) -> dict[str, Any]:
+def _tls(tls: ServerTls) -> dict[str, Any]:
     if not tls.enabled:
         return {}
-    assert tls.root_cert is not None  # RedisTls requires it when enabled
+    assert tls.root_cert is not None  # ServerTls requires it when enabled
     return tls_kwargs(tls.root_cert)
 
 

@@ -114,21 +114,21 @@ class City(_Strict):
     shard: str
 
 
-class RedisTls(_Strict):
-    """How the app verifies Redis and its Sentinels (both serve TLS only, and ask the app for
-    no certificate: it still logs in with its ACL user and password): by default every
-    Sentinel and the master must present a certificate from `root_cert` naming the address
-    dialled (a Sentinel's configured one, the master's as the Sentinels report it)."""
+class ServerTls(_Strict):
+    """How the app verifies a server that serves TLS only and asks the app for no certificate
+    (the app still logs in with its user and password): Redis and its Sentinels, RabbitMQ. By
+    default the server must present a certificate from `root_cert` (the internal CA's) naming
+    the address dialled; plain text only when `enabled` is turned off by name."""
 
     enabled: bool = True
     root_cert: Path | None = None
 
     @model_validator(mode="after")
-    def _root_cert_to_verify(self) -> RedisTls:
+    def _root_cert_to_verify(self) -> ServerTls:
         if self.enabled and self.root_cert is None:
             raise ValueError(
                 "root_cert (the internal CA's certificate) is required when enabled: "
-                "the Sentinels' and the Redis master's certificates are verified against it"
+                "the server's certificate is verified against it"
             )
         return self
 
@@ -139,18 +139,23 @@ class RedisSettings(_Strict):
     sentinel_password: Password
     user: str
     password: Password
-    tls: RedisTls
+    tls: ServerTls
     # Redis is a cache and a session store here: a dead master must cost a request well under a
     # second, not redis-py's default of 3 retries with backoff (seconds) per command.
     socket_timeout: float = Field(default=0.5, gt=0, le=10)
 
 
 class RabbitSettings(_Strict):
+    """RabbitMQ over AMQPS only (TLS, `tls`): the broker's certificate is verified against the
+    internal CA and `host`; the app logs in with `user` and `password`."""
+
     host: str = Field(min_length=1)
-    port: int = 5672
+    # AMQPS's standard port: the broker has no plain-text listener.
+    port: int = 5671
     vhost: str
     user: str
     password: Password
+    tls: ServerTls
     exchange: str = "tickets"
     counters_queue: str = "tickets.counters"
 

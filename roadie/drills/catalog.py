@@ -14,7 +14,7 @@ from roadie.drills.topology import Need
 from roadie.drills.watch import Watcher
 from roadie.errors import RoadieError
 from roadie.lab import hosts as lab_hosts
-from roadie.services import registry
+from roadie.services import internal_tls, registry
 from roadie.services.registry import Service
 
 # The app re-runs a keyed booking while the database has no primary (issue 15): no buyer sees
@@ -319,7 +319,13 @@ def _amqp_accepts(address: str, port: int, vhost: str, password: str) -> bool:
     import pika  # noqa: PLC0415 - only the RabbitMQ drill needs it
 
     parameters = pika.ConnectionParameters(
-        address, port, vhost, pika.PlainCredentials("app", password), connection_attempts=1, socket_timeout=2
+        address,
+        port,
+        vhost,
+        pika.PlainCredentials("app", password),
+        connection_attempts=1,
+        socket_timeout=2,
+        ssl_options=internal_tls.amqp_ssl_options(address),
     )
     try:
         pika.BlockingConnection(parameters).close()

@@ -324,7 +324,14 @@ class AmqpPublishProbe(Probe):
         credentials = pika.PlainCredentials(user, password)
         self.parameters = [
             pika.ConnectionParameters(
-                host, port, vhost, credentials, connection_attempts=1, socket_timeout=1.5, blocked_connection_timeout=2
+                host,
+                port,
+                vhost,
+                credentials,
+                connection_attempts=1,
+                socket_timeout=1.5,
+                blocked_connection_timeout=2,
+                ssl_options=internal_tls.amqp_ssl_options(host),
             )
             for host, port in nodes
         ]

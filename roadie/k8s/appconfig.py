@@ -7,7 +7,7 @@ the Secret and the downward API), so a stack whose ConfigMap would not start the
 it is rendered (`pulumi preview`), not in a crash-looping pod. The Pulumi program renders it with
 the stack's addresses (infra/roadie_infra/kubernetes_app.py); the lab's pod run with the lab's
 (`roadie.k8s.podplay`). Both also fill the ConfigMap's `internal-ca.crt` (CA_CERT_KEY), the CA
-that app.yml's postgres.tls.root_cert and redis.tls.root_cert name: the stack's
+that app.yml's tls.root_cert of postgres, redis and rabbitmq name: the stack's
 `roadie:internalCaCertificate`, the lab's CA.
 """
 
@@ -29,7 +29,7 @@ APP_YML_KEY = "app.yml"
 # Where the Deployment mounts the ConfigMap (k8s/deployment.yaml; tests/k8s checks they agree).
 CONFIG_DIR = "/etc/roadie-app"
 # The ConfigMap's key for the internal CA's certificate, filled at deploy time (the template's is
-# empty), and the file the template's postgres.tls.root_cert (and redis.tls.root_cert) names, where
+# empty), and the file the template's tls.root_cert (postgres, redis, rabbitmq) names, where
 # the mount puts it.
 CA_CERT_KEY = "internal-ca.crt"
 CA_CERT_PATH = f"{CONFIG_DIR}/{CA_CERT_KEY}"

@@ -2,25 +2,29 @@
 
 The benchmarks, the drain and the tests open their own connections to the app's databases with
 the app's settings (role `app` rendered them on the host). Their file paths name the host's
-files: the CA the app verifies PostgreSQL and Redis against is read here from the host's disk,
-as the controller sees it, so the toolkit verifies against exactly the app's CA.
+files: the CA the app verifies PostgreSQL, Redis and RabbitMQ against is read here from the
+host's disk, as the controller sees it, so the toolkit verifies against exactly the app's CA.
 """
 
-from app.common.settings import PostgresSettings, RedisSettings, Settings, load_settings
+from typing import TypeVar
+
+from app.common.settings import PostgresSettings, RabbitSettings, RedisSettings, Settings, load_settings
 from roadie.lab import hosts
 from roadie.lab.inventory import LabHost
 from roadie.services import registry
+
+# The settings' sections that name a CA file.
+TlsSection = TypeVar("TlsSection", PostgresSettings, RedisSettings, RabbitSettings)
 
 
 def app_settings(host: LabHost) -> Settings:
     """The settings of the app on `host`, with its file paths as the controller reaches them."""
     settings = load_settings(hosts.on_disk(host, registry.service(host, "app").text("config")))
-    return settings.model_copy(
-        update={"postgres": _local_tls(host, settings.postgres), "redis": _local_tls(host, settings.redis)}
-    )
+    sections = ("postgres", "redis", "rabbitmq")
+    return settings.model_copy(update={name: _local_tls(host, getattr(settings, name)) for name in sections})
 
 
-def _local_tls(host: LabHost, section: PostgresSettings | RedisSettings) -> PostgresSettings | RedisSettings:
+def _local_tls(host: LabHost, section: TlsSection) -> TlsSection:
     """`section` with its tls.root_cert (a file on the host) as the controller reaches it."""
     tls = section.tls
     if tls.root_cert is None:

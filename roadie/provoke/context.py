@@ -156,7 +156,13 @@ class Context:
         settings = app_config(self.lab)["rabbitmq"]
         # The rabbitmq role's operator user (rabbitmq_admin_user).
         credentials = pika.PlainCredentials("admin", self.secrets["rabbitmq_admin"])
-        params = pika.ConnectionParameters(settings["host"], int(settings["port"]), settings["vhost"], credentials)
+        params = pika.ConnectionParameters(
+            settings["host"],
+            int(settings["port"]),
+            settings["vhost"],
+            credentials,
+            ssl_options=internal_tls.amqp_ssl_options(settings["host"]),
+        )
         connection = pika.BlockingConnection(params)
         try:
             channel = connection.channel()

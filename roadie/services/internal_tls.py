@@ -10,17 +10,24 @@ CA directory; the tests' `lab` fixture too):
   `http_client()` the same presenting the operator's certificate, which Patroni asks for on
   unsafe calls;
 - Redis and Sentinel (TLS only): `redis_options()`, the keyword arguments every redis-py
-  client and Sentinel connection of the toolkit is built with.
+  client and Sentinel connection of the toolkit is built with;
+- RabbitMQ (AMQPS only): `amqp_ssl_options(host)`, what every pika connection is given.
 Values the operator exported win (production: ROADIE_TLS_DIR, from `roadie tls issue`). A
 missing CA file fails each connection naming the file, never with a fall back to plain text.
 """
+
+from __future__ import annotations
 
 import os
 import ssl
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roadie.tls_files import TlsFiles
+
+if TYPE_CHECKING:
+    import pika
 
 PGSSLMODE = "verify-full"
 # The CA's directory (ca.crt, operator.crt/.key), as `roadie tls issue -d` wrote it.
@@ -74,3 +81,11 @@ def redis_options() -> dict[str, object]:
         "ssl_cert_reqs": "required",
         "ssl_check_hostname": True,
     }
+
+
+def amqp_ssl_options(host: str) -> pika.SSLOptions:
+    """pika's TLS settings for the RabbitMQ node at `host`: its certificate verified against
+    the CA only and the address dialled."""
+    import pika  # noqa: PLC0415 - only RabbitMQ's clients need pika
+
+    return pika.SSLOptions(http_verify(), server_hostname=host)

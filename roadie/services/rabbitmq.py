@@ -1,4 +1,5 @@
-"""A RabbitMQ node through its Prometheus endpoint (`prometheus` port): which cluster it is in.
+"""A RabbitMQ node through its Prometheus endpoint (`prometheus` port, HTTPS verified against the
+internal CA): which cluster it is in.
 
 The management API is optional (the `management` port only when the role enables it), so the
 toolkit reads what every node serves.
@@ -10,6 +11,7 @@ import re
 
 import httpx
 
+from roadie.services import internal_tls
 from roadie.services.registry import Service
 
 TIMEOUT = 2.0
@@ -30,7 +32,7 @@ class RabbitMQ:
         self.timeout = timeout
 
     def metrics(self) -> str:
-        answer = httpx.get(self.metrics_url, timeout=self.timeout)
+        answer = httpx.get(self.metrics_url, timeout=self.timeout, verify=internal_tls.verify_for(self.metrics_url))
         answer.raise_for_status()
         return answer.text
 

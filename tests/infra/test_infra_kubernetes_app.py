@@ -4,6 +4,7 @@ import pytest
 import yaml
 from roadie_infra.config import INTERNAL_CA_KEY
 from roadie_infra.kubernetes_app import CONFIG_DIGEST_ANNOTATION, MANIFESTS_DIR, applied_manifests, config_digest
+from roadie_infra.security import AMQP_PORT
 
 from roadie.k8s.appconfig import APP_YML_KEY, CA_CERT_KEY, CONFIG_DIR
 from tests.infra.infra_harness import (
@@ -71,7 +72,9 @@ def test_configmap_points_the_app_at_the_stack_services():
         {"host": h["address"], "port": 26379} for h in hosts if "sentinel" in h["roles"]
     ]
     first_mq = next(h["address"] for h in hosts if "rabbitmq" in h["roles"])
-    assert (settings["rabbitmq"]["host"], settings["rabbitmq"]["port"]) == (first_mq, 5672)
+    # AMQPS, the port of the table (ports.yml) the security group opens.
+    assert (settings["rabbitmq"]["host"], settings["rabbitmq"]["port"]) == (first_mq, AMQP_PORT)
+    assert settings["rabbitmq"]["tls"] == {"enabled": True, "root_cert": f"{CONFIG_DIR}/{CA_CERT_KEY}"}
     # OTLP over HTTP (the app's exporter) to Jaeger on the first monitoring host.
     assert settings["tracing"]["otlp_endpoint"] == "http://10.10.21.61:4318/v1/traces"
 

@@ -31,7 +31,7 @@ ENDPOINTS = AppEndpoints(
     postgres_replica_port=5001,
     sentinels=(("10.0.1.21", 26379), ("10.0.2.21", 26379)),
     rabbitmq_host="10.0.1.41",
-    rabbitmq_port=5672,
+    rabbitmq_port=ports.port("rabbitmq", "amqp"),
     otlp_endpoint="http://10.0.1.61:4318/v1/traces",
 )
 
@@ -79,6 +79,8 @@ def test_the_template_holds_no_secret_and_starts_the_app_with_a_secret_and_a_pod
     assert (settings.postgres.tls.mode, str(settings.postgres.tls.root_cert)) == ("verify-full", CA_CERT_PATH)
     # And the Sentinels and the Redis master, over TLS only, against the same CA.
     assert (settings.redis.tls.enabled, str(settings.redis.tls.root_cert)) == (True, CA_CERT_PATH)
+    # And RabbitMQ, over AMQPS only, against the same CA.
+    assert (settings.rabbitmq.tls.enabled, str(settings.rabbitmq.tls.root_cert)) == (True, CA_CERT_PATH)
 
 
 def test_rendering_puts_the_stacks_endpoints_in_and_keeps_the_rest():
@@ -91,6 +93,9 @@ def test_rendering_puts_the_stacks_endpoints_in_and_keeps_the_rest():
     assert data["shards"] == template_data()["shards"]
     assert data["postgres"]["tls"] == template_data()["postgres"]["tls"] == {"root_cert": CA_CERT_PATH}
     assert data["redis"]["tls"] == template_data()["redis"]["tls"] == {"enabled": True, "root_cert": CA_CERT_PATH}
+    rabbitmq_tls = {"enabled": True, "root_cert": CA_CERT_PATH}
+    assert data["rabbitmq"]["tls"] == template_data()["rabbitmq"]["tls"] == rabbitmq_tls
+    assert data["rabbitmq"]["port"] == ENDPOINTS.rabbitmq_port  # AMQPS, from the port table
 
 
 @pytest.mark.parametrize(
@@ -106,10 +111,11 @@ def test_a_stack_whose_configmap_would_not_start_the_app_fails_to_render(change,
         render_app_yml(template(), dataclasses.replace(ENDPOINTS, **change))
 
 
-def test_a_template_that_would_reach_redis_in_plain_text_is_refused():
+@pytest.mark.parametrize("section", ["redis", "rabbitmq"])
+def test_a_template_that_would_reach_redis_or_rabbitmq_in_plain_text_is_refused(section):
     data = template_data()
-    data["redis"] = {key: value for key, value in data["redis"].items() if key != "tls"}
-    with pytest.raises(AppConfigError, match=r"redis\.tls: missing"):
+    data[section] = {key: value for key, value in data[section].items() if key != "tls"}
+    with pytest.raises(AppConfigError, match=rf"{section}\.tls: missing"):
         render_app_yml(yaml.safe_dump(data), ENDPOINTS)
 
 

@@ -17,7 +17,7 @@ LAB_LIKE = AppEndpoints(
     postgres_replica_port=5001,
     sentinels=(("127.1.1.21", 26379),),
     rabbitmq_host="127.1.1.41",
-    rabbitmq_port=5672,
+    rabbitmq_port=5671,
 )
 
 
@@ -32,7 +32,9 @@ def test_the_lab_configmap_carries_the_labs_ca_where_app_yml_names_it(tmp_path):
     manifest = podplay.configmap(files)
     kubernetes_validate.validate(manifest, "1.33.0", strict=True)
     assert manifest["data"][CA_CERT_KEY] == lab.tls.ca_cert.read_text()
-    assert yaml.safe_load(manifest["data"][APP_YML_KEY])["postgres"]["tls"] == {"root_cert": CA_CERT_PATH}
+    app_yml = yaml.safe_load(manifest["data"][APP_YML_KEY])
+    assert app_yml["postgres"]["tls"] == {"root_cert": CA_CERT_PATH}
+    assert app_yml["rabbitmq"]["tls"] == {"enabled": True, "root_cert": CA_CERT_PATH}
 
 
 def test_a_lab_without_its_ca_is_refused_naming_the_file(tmp_path):

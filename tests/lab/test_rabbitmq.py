@@ -1,11 +1,16 @@
-"""RabbitMQ: the app user publishes with confirms and consumes on its vhost (quorum queues by
-default); guest and the app user outside its vhost are refused."""
+"""RabbitMQ: AMQPS and HTTPS metrics only, verified against the internal CA; the app user
+publishes with confirms and consumes on its vhost (quorum queues by default); guest and the app
+user outside its vhost are refused."""
 
+import ssl
 import uuid
 
+import httpx
 import pika
 import pytest
 
+from roadie import tls
+from roadie.services import internal_tls, registry
 from tests.support import manifest
 
 REFUSED = (
@@ -21,9 +26,15 @@ def node(lab, running_hosts):
     return entry["address"], int(entry["ports"]["amqp"]), entry["vhost"]
 
 
-def parameters(address, port, vhost, user, password):
+def parameters(address, port, vhost, user, password, ssl_options=None):
     return pika.ConnectionParameters(
-        address, port, vhost, pika.PlainCredentials(user, password), connection_attempts=1, socket_timeout=5
+        address,
+        port,
+        vhost,
+        pika.PlainCredentials(user, password),
+        connection_attempts=1,
+        socket_timeout=5,
+        ssl_options=ssl_options or internal_tls.amqp_ssl_options(address),
     )
 
 
@@ -74,3 +85,37 @@ def test_guest_and_wrong_credentials_are_refused(lab, lab_secrets, running_hosts
     password = lab_secrets.get(secret, secret) if secret else "guest"
     with pytest.raises(REFUSED):
         pika.BlockingConnection(parameters(address, port, vhost or app_vhost, user, password)).close()
+
+
+def test_plain_amqp_is_refused(lab, lab_secrets, running_hosts):
+    address, port, vhost = node(lab, running_hosts)
+    plain = pika.ConnectionParameters(
+        address,
+        port,
+        vhost,
+        pika.PlainCredentials("app", lab_secrets["rabbitmq_app"]),
+        connection_attempts=1,
+        socket_timeout=5,
+    )
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        pika.BlockingConnection(plain)
+
+
+def test_a_certificate_from_another_ca_is_refused(lab, lab_secrets, running_hosts, tmp_path):
+    address, port, vhost = node(lab, running_hosts)
+    other = tls.TlsFiles(tmp_path / "other-ca")
+    tls.ensure_ca(other, "other")
+    foreign = pika.SSLOptions(ssl.create_default_context(cafile=str(other.ca_cert)), server_hostname=address)
+    # pika raises the handshake's own error, not one of its AMQP errors.
+    with pytest.raises(ssl.SSLCertVerificationError, match="CERTIFICATE_VERIFY_FAILED"):
+        pika.BlockingConnection(parameters(address, port, vhost, "app", lab_secrets["rabbitmq_app"], foreign))
+
+
+def test_metrics_are_served_over_https_only(lab, running_hosts):
+    host = next(h for h in running_hosts if "rabbitmq" in h.groups)
+    url = registry.service(host, "rabbitmq").url("prometheus", "/metrics")
+    assert url.startswith("https://")
+    answer = httpx.get(url, timeout=5, verify=internal_tls.http_verify())
+    assert answer.status_code == 200 and "rabbitmq_identity_info" in answer.text
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(url.replace("https://", "http://"), timeout=5)

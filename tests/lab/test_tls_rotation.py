@@ -1,6 +1,7 @@
 """`roadie tls rotate`: a host gets a new key and certificate while clients keep writing; the
 service serves the new certificate without a restart, and no write fails. PostgreSQL's primary,
-and the Redis master (its host's Sentinel restarts: Sentinel cannot reload a certificate)."""
+the Redis master (its host's Sentinel restarts: Sentinel cannot reload a certificate) and a
+RabbitMQ node."""
 
 import socket
 import ssl
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pika
 import psycopg
 import redis
 from cryptography import x509
@@ -74,7 +76,7 @@ def served_tls_serial(address: str, port: int, ca: Path) -> int:
     return x509.load_der_x509_certificate(der).serial_number
 
 
-def rotate_while_writing(lab, host: str, writer: "Writer | RedisWriter") -> int:
+def rotate_while_writing(lab, host: str, writer: "Writer | RedisWriter | RabbitWriter") -> int:
     """`roadie tls rotate host` while `writer` writes; the serial number of the new certificate.
     Fails when the rotation failed or a write did."""
     thread = threading.Thread(target=writer.run, name="writer")
@@ -165,3 +167,58 @@ def test_rotating_the_redis_masters_certificate_loses_no_write(lab, lab_secrets,
     assert served_tls_serial(address, port, lab.tls.ca_cert) == issued != before, "Redis serves the old certificate"
     assert served_tls_serial(address, sentinel_port, lab.tls.ca_cert) == issued, "Sentinel serves the old certificate"
     assert sentinel.discover_master("roadie") == (address, port), "the rotation cost a failover"
+
+
+@dataclass
+class RabbitWriter:
+    """Publishes a confirmed message every WRITE_EVERY_S through a new connection and through
+    one kept open, to a quorum queue."""
+
+    parameters: pika.ConnectionParameters
+    queue: str
+    done: threading.Event = field(default_factory=threading.Event)
+    fresh: int = 0
+    kept: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def channel(self, connection: pika.BlockingConnection):
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.queue_declare(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
+        return channel
+
+    def run(self) -> None:
+        with pika.BlockingConnection(self.parameters) as kept_connection:
+            kept = self.channel(kept_connection)
+            while not self.done.is_set():
+                try:
+                    with pika.BlockingConnection(self.parameters) as connection:
+                        self.channel(connection).basic_publish("", self.queue, b"fresh")
+                    self.fresh += 1
+                    kept.basic_publish("", self.queue, b"kept")
+                    self.kept += 1
+                except pika.exceptions.AMQPError as exc:
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(WRITE_EVERY_S)
+            kept.queue_delete(self.queue)
+
+
+def test_rotating_a_rabbitmq_nodes_certificate_loses_no_publish(lab, lab_secrets, running_hosts):
+    host = lab.group("rabbitmq")[0]
+    entry = manifest(host, "rabbitmq")
+    address, port = entry["address"], int(entry["ports"]["amqp"])
+    before = served_tls_serial(address, port, lab.tls.ca_cert)
+    parameters = pika.ConnectionParameters(
+        address,
+        port,
+        entry["vhost"],
+        pika.PlainCredentials("app", lab_secrets["rabbitmq_app"]),
+        connection_attempts=1,
+        socket_timeout=5,
+        ssl_options=internal_tls.amqp_ssl_options(address),
+    )
+    # The kept connection publishing throughout shows the node was not restarted.
+    issued = rotate_while_writing(lab, host.name, RabbitWriter(parameters, "tls-rotation"))
+    assert served_tls_serial(address, port, lab.tls.ca_cert) == issued != before, "RabbitMQ serves the old certificate"
+    metrics = int(entry["ports"]["prometheus"])
+    assert served_tls_serial(address, metrics, lab.tls.ca_cert) == issued, "the metrics serve the old certificate"

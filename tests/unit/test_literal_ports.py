@@ -32,9 +32,9 @@ LOWEST = 1024
 # the table; its settings are validated, and every deployment (role app, the k8s ConfigMap) sets
 # the port explicitly.
 ALLOWED: dict[str, set[int]] = {
-    # The app's settings default for RabbitMQ's port (AMQP's standard one), for a settings file
-    # that names none.
-    "app/common/settings.py": {5672},
+    # The app's settings default for RabbitMQ's port (AMQPS's standard one: the broker serves
+    # TLS only), for a settings file that names none.
+    "app/common/settings.py": {5671},
     # The supplier simulator's --port default (a lab stand-in run by the supplier_sim role, which
     # always passes --port; its unit tests start it without one).
     "app/suppliersim/__main__.py": {8100},
@@ -147,7 +147,7 @@ def _python_files() -> list[Path]:
 
 def test_the_roles_declare_the_well_known_ports():
     # The declaration the guard reads: a typo in its path would make every check pass.
-    assert {5432, 6379, 26379, 2379, 2380, 8008, 5672, 15672, 9090, 9093, 8432, 5000} <= set(WELL_KNOWN)
+    assert {5432, 6379, 26379, 2379, 2380, 8008, 5671, 15672, 9090, 9093, 8432, 5000} <= set(WELL_KNOWN)
 
 
 def role_port_literals(root: Path = ROOT) -> dict[str, int]:

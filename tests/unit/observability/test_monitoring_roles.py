@@ -40,11 +40,16 @@ def test_prometheus_scrapes_every_service_group_of_the_inventory(tmp_path):
     assert patroni["targets"] == [f"{HOSTVARS['db-1']['roadie_address']}:8008"]
     assert patroni["labels"] == {"host": "db-1", "region": "1", "az": str(HOSTVARS["db-1"]["roadie_az"])}
     assert jobs["haproxy_pg"]["basic_auth"] == {"username": "stats", "password": SECRET}
-    # Patroni's REST API and etcd are HTTPS from the internal CA: verified against the CA the
-    # role installs.
-    for name in ("patroni", "etcd"):
+    # Patroni's REST API, etcd and RabbitMQ's metrics are HTTPS from the internal CA: verified
+    # against the CA the role installs.
+    for name in ("patroni", "etcd", "rabbitmq", "rabbitmq_queues"):
         assert (jobs[name]["scheme"], jobs[name]["tls_config"]) == ("https", {"ca_file": "/etc/prometheus/ca.crt"})
-    assert sorted(name for name, job in jobs.items() if job.get("scheme") == "https") == ["etcd", "patroni"]
+    assert sorted(name for name, job in jobs.items() if job.get("scheme") == "https") == [
+        "etcd",
+        "patroni",
+        "rabbitmq",
+        "rabbitmq_queues",
+    ]
     # The app's /metrics needs the operator token; no other job is sent it.
     assert jobs["app"]["authorization"] == {"type": "Bearer", "credentials": SECRET + "-op"}
     assert [name for name, job in jobs.items() if "authorization" in job] == ["app"]

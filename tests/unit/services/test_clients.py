@@ -4,6 +4,7 @@ HAProxy and RabbitMQ do not run here): what they ask, and how they read the answ
 import asyncio
 import base64
 import json
+import ssl
 
 import httpx
 import pytest
@@ -148,7 +149,10 @@ def internal_ca(tmp_path, monkeypatch):
     files = tls.TlsFiles(tmp_path / "ca")
     tls.ensure_ca(files, "test")
     monkeypatch.setenv(internal_tls.DIR_VARIABLE, str(files.directory))
-    return files
+    # The contexts are made once per process: made afresh for this CA, and again after it.
+    internal_tls.http_verify.cache_clear()
+    yield files
+    internal_tls.http_verify.cache_clear()
 
 
 def test_redis_clients_verify_the_server_against_the_ca_and_its_address(internal_ca):
@@ -160,6 +164,17 @@ def test_redis_clients_verify_the_server_against_the_ca_and_its_address(internal
         "required",
         True,
     )
+
+
+def test_amqp_clients_verify_the_node_against_the_ca_only_and_its_address(internal_ca):
+    options = internal_tls.amqp_ssl_options("10.1.1.41")
+    assert options.server_hostname == "10.1.1.41"
+    assert options.context.verify_mode == ssl.CERT_REQUIRED and options.context.check_hostname
+    # Only the internal CA: no system store beside it.
+    assert [ca["subject"] for ca in options.context.get_ca_certs()] == [
+        ca["subject"] for ca in ssl.create_default_context(cafile=str(internal_ca.ca_cert)).get_ca_certs()
+    ]
+    assert len(options.context.get_ca_certs()) == 1
 
 
 def test_redis_clients_refuse_to_run_without_a_ca(monkeypatch):

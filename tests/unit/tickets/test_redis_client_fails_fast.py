@@ -8,7 +8,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.common.redis import connect
-from app.common.settings import RedisSettings, RedisTls
+from app.common.settings import RedisSettings, ServerTls
 
 # Nothing listens on port 1 of these loopback addresses: every connection is refused.
 DEAD = [{"host": "127.0.0.9", "port": 1}, {"host": "127.0.0.8", "port": 1}]
@@ -22,7 +22,7 @@ def _client():
             sentinel_password="p",
             user="u",
             password="p",
-            tls=RedisTls(root_cert="/etc/roadie-app/internal-ca.crt"),
+            tls=ServerTls(root_cert="/etc/roadie-app/internal-ca.crt"),
         )
     )
 

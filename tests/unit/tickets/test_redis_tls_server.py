@@ -24,7 +24,7 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.common import redis as app_redis
-from app.common.settings import Endpoint, RedisSettings, RedisTls
+from app.common.settings import Endpoint, RedisSettings, ServerTls
 from app.search import redis_client as search_redis
 from roadie.tls import issue
 from roadie.tls_files import TlsFiles
@@ -122,7 +122,7 @@ def app_settings(server: TlsRedis, ca: Path, sentinel: str = ADDRESS, master: st
         sentinel_password=server.sentinel_password,
         user="app",
         password=server.password,
-        tls=RedisTls(root_cert=ca),
+        tls=ServerTls(root_cert=ca),
         socket_timeout=2,
     )
 

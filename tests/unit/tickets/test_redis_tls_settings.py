@@ -3,13 +3,11 @@ the settings insist on it, the client hands redis-py the same verification for b
 Ansible role renders it. (Against a real TLS redis-server: test_redis_tls_server.py.)"""
 
 import pytest
-import yaml
 from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.sentinel import SentinelManagedConnection, SentinelManagedSSLConnection
 
 from app.common.redis import connect, tls_kwargs
-from app.common.settings import RedisSettings, RedisTls, SettingsError, load_settings, settings_from
-from tests.unit.observability.role_render import render_template, role_variables
+from app.common.settings import RedisSettings, ServerTls, SettingsError, load_settings, settings_from
 from tests.unit.tickets.test_tickets_settings import VALID, write
 
 CA = "/etc/roadie-app/internal-ca.crt"
@@ -57,7 +55,7 @@ def test_the_kwargs_require_a_certificate_from_the_ca_naming_the_host():
     }
 
 
-def client_of(tls: RedisTls):
+def client_of(tls: ServerTls):
     return connect(
         RedisSettings(
             sentinels=[{"host": "127.0.0.9", "port": 1}, {"host": "127.0.0.8", "port": 1}],
@@ -71,7 +69,7 @@ def client_of(tls: RedisTls):
 
 
 def test_the_master_and_every_sentinel_connect_over_verified_tls():
-    client = client_of(RedisTls(root_cert=CA))
+    client = client_of(ServerTls(root_cert=CA))
     master_pool = client.connection_pool
     assert master_pool.connection_class is SentinelManagedSSLConnection
     sentinel_pools = [s.connection_pool for s in master_pool.sentinel_manager.sentinels]
@@ -86,33 +84,8 @@ def test_the_master_and_every_sentinel_connect_over_verified_tls():
 
 
 def test_tls_turned_off_by_name_connects_in_plain_tcp():
-    client = client_of(RedisTls(enabled=False))
+    client = client_of(ServerTls(enabled=False))
     assert client.connection_pool.connection_class is SentinelManagedConnection
     assert {s.connection_pool.connection_class for s in client.connection_pool.sentinel_manager.sentinels} == {
         Connection
     }
-
-
-def test_the_role_renders_tls_against_the_ca_it_installs():
-    variables = role_variables(
-        "app",
-        {
-            "inventory_hostname": "app-1",
-            "app_node_name": "app-1",
-            "app_address": "10.1.3.13",
-            "app_postgres_host": "10.1.6.16",
-            "app_rabbitmq_host": "10.1.4.14",
-            **dict.fromkeys(
-                ["app_postgres_password", "app_redis_password", "app_sentinel_password", "app_rabbitmq_password"],
-                "unit-test-password",
-            ),
-            "app_operator_token": "o" * 32,
-            "app_customer_issuer_key": "k" * 32,
-        },
-    )
-    data = yaml.safe_load(render_template("app", "app.yml.j2", variables))
-    ca = f"{variables['app_config_dir']}/internal-ca.crt"
-    assert data["redis"]["tls"] == {"enabled": True, "root_cert": ca}
-    assert data["redis"]["tls"]["root_cert"] == data["postgres"]["tls"]["root_cert"]
-    settings = settings_from(data, {})
-    assert (settings.redis.tls.enabled, str(settings.redis.tls.root_cert)) == (True, ca)

@@ -93,7 +93,14 @@ def settings_for(server: ThrowawayPostgres) -> Settings:
                 # Nothing listens there (Redis is absent): TLS or not, every call fails the same.
                 "tls": {"enabled": False},
             },
-            "rabbitmq": {"host": HOST, "vhost": "roadie", "user": "app", "password": "m"},
+            "rabbitmq": {
+                "host": HOST,
+                "vhost": "roadie",
+                "user": "app",
+                "password": "m",
+                # Nothing listens there either (RabbitMQ is absent).
+                "tls": {"enabled": False},
+            },
             "auth": VALID["auth"],
             "tickets": {"booking_retry_deadline_seconds": DEADLINE_S},
         }

@@ -24,7 +24,13 @@ VALID = {
         "password": "r",
         "tls": {"root_cert": "/etc/roadie-app/ca.crt"},
     },
-    "rabbitmq": {"host": "127.1.1.41", "vhost": "roadie", "user": "app", "password": "m"},
+    "rabbitmq": {
+        "host": "127.1.1.41",
+        "vhost": "roadie",
+        "user": "app",
+        "password": "m",
+        "tls": {"root_cert": "/etc/roadie-app/ca.crt"},
+    },
     "auth": {"operator_token": "o" * 32, "customer_issuer": "tests", "customer_issuer_key": "k" * 32},
 }
 
