@@ -2,14 +2,13 @@
 127.x loopback address with a password, stops it mid-test and starts it again; supplier calls go on
 in local mode meanwhile and go back to Redis when it answers.
 
-The binary is ``$ROADIE_TEST_REDIS_SERVER`` or ``redis-server`` on the PATH; without one the test
-is skipped (the same behaviour is shown on the in-process stand-in in test_search_redis_fallback.py).
+The binary is ``$ROADIE_TEST_REDIS_SERVER`` or the ``redis-server`` `make bootstrap` installs; without
+one the test fails (tests/unit/redis_binary.py). The same behaviour is shown on the in-process
+stand-in in test_search_redis_fallback.py.
 """
 
 import asyncio
-import os
 import secrets
-import shutil
 import socket
 import subprocess
 import time
@@ -24,12 +23,10 @@ from app.search.rate_limit import RedisRateLimiter, SupplierLimit
 from app.search.redis_client import RedisSettings, connect
 from app.search.redis_fallback import FallbackBreaker, RedisHealth
 from app.search.rendezvous import Node
+from tests.unit.redis_binary import redis_server
 
-BINARY = os.environ.get("ROADIE_TEST_REDIS_SERVER") or shutil.which("redis-server")
 ADDRESS = "127.77.0.1"
 NODES = [Node(f"app-{i}") for i in (1, 2, 3)]
-
-pytestmark = pytest.mark.skipif(BINARY is None, reason="no redis-server binary (set ROADIE_TEST_REDIS_SERVER)")
 
 
 def free_port() -> int:
@@ -48,8 +45,7 @@ class RedisServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        assert BINARY is not None
-        args = [BINARY, "--bind", ADDRESS, "--port", str(self.port), "--requirepass", self.password,
+        args = [redis_server(), "--bind", ADDRESS, "--port", str(self.port), "--requirepass", self.password,
                 "--save", "", "--appendonly", "no", "--dir", str(self.workdir)]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

@@ -10,9 +10,7 @@ without one the test is skipped.
 """
 
 import asyncio
-import os
 import secrets
-import shutil
 import socket
 import subprocess
 import time
@@ -28,15 +26,13 @@ from app.common.settings import Endpoint, RedisSettings, ServerTls
 from app.search import redis_client as search_redis
 from roadie.tls import issue
 from roadie.tls_files import TlsFiles
+from tests.unit.redis_binary import redis_server
 
-BINARY = os.environ.get("ROADIE_TEST_REDIS_SERVER") or shutil.which("redis-server")
 ADDRESS = "127.78.0.1"  # what the certificate names
 UNNAMED = "127.78.0.2"  # where the servers listen too, not in the certificate
 MASTER = "roadie"
 # The same master, as the Sentinel reports it under this name: at the address not named.
 MASTER_UNNAMED = "roadie-unnamed"
-
-pytestmark = pytest.mark.skipif(BINARY is None, reason="no redis-server binary (set ROADIE_TEST_REDIS_SERVER)")
 
 
 @dataclass(frozen=True)
@@ -101,7 +97,7 @@ def tls_redis(tmp_path_factory) -> Iterator[TlsRedis]:
         for conf, port, extra in ((redis_conf, server.port, []), (sentinel_conf, server.sentinel_port, ["--sentinel"])):
             log = work / f"{conf.stem}.log"
             with log.open("wb") as out:
-                process = subprocess.Popen([BINARY, str(conf), *extra], stdout=out, stderr=subprocess.STDOUT)
+                process = subprocess.Popen([redis_server(), str(conf), *extra], stdout=out, stderr=subprocess.STDOUT)
             started.append(process)
             wait_listening(port, process, log)
         yield server
