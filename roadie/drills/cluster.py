@@ -80,9 +80,28 @@ def move_redis_master(endpoints: Endpoints, secrets: dict[str, str], target: str
         sentinels.failover()
         wait_for(lambda: redis_master(endpoints, secrets) == target, timeout, f"Sentinel to promote {target}")
     finally:
-        for admin in admins.values():
-            admin.config_set("replica-priority", DEFAULT_REPLICA_PRIORITY)
-            admin.config_rewrite()
+        for name, address in endpoints.redis_members.items():
+            member = Endpoint(*address)
+            wait_for(
+                lambda m=member: _default_priority(m, secrets["redis_admin"]),
+                20,
+                f"{name} to take the default replica-priority back",
+            )
+
+
+def _default_priority(member: Endpoint, password: str) -> bool:
+    """Put `member` back to the default priority, persisted, on a new connection: Sentinel
+    closes every client connection of a server it reconfigures (the old master, then each
+    replica), so a connection from before the failover, or one opened just before its
+    reconfiguration, is closed under the command. Over TLS redis-py does not notice the close
+    before sending; over plain TCP it reconnected by itself."""
+    try:
+        admin = redis_client.node(member, password, timeout=2)
+        admin.config_set("replica-priority", DEFAULT_REPLICA_PRIORITY)
+        admin.config_rewrite()
+    except redis.ConnectionError:
+        return False
+    return True
 
 
 def redis_healthy(endpoints: Endpoints, secrets: dict[str, str]) -> bool:
