@@ -3,12 +3,13 @@
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import psycopg
 
 from roadie.errors import RoadieError
 from roadie.lab.inventory import Lab, LabHost
 from roadie.polling import poll_until
-from roadie.services import registry
+from roadie.services import internal_tls, registry
 
 
 def manifest(host: LabHost, kind: str) -> dict[str, Any]:
@@ -17,6 +18,16 @@ def manifest(host: LabHost, kind: str) -> dict[str, Any]:
     if entry is None:
         raise AssertionError(f"{host.name} has no {kind} service installed")
     return entry.as_json()
+
+
+def lb_url(lab: Lab, port: str = "https") -> str:
+    """The app load balancer's URL (HTTPS, its certificate from the lab's CA), or its stats page's."""
+    return registry.service(lab.group("lb")[0], "loadbalancer").url(port)
+
+
+def lb_client(lab: Lab, **options: Any) -> httpx.Client:
+    """A client of the app load balancer, verifying its certificate against the lab's CA."""
+    return httpx.Client(base_url=lb_url(lab), verify=internal_tls.http_verify(), **options)
 
 
 def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:

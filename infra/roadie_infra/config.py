@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -60,6 +61,12 @@ MIN_ARCHIVE_RETENTION_DAYS = 365
 PROD_APP_NODES_MIN = 3
 PROD_APP_NODES_MAX = 50
 
+# The public load balancer's certificate (ACM), in the stack's region.
+CERTIFICATE_ARN = re.compile(r"arn:aws:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+")
+CERTIFICATE_FIX = (
+    "request or import a certificate for the app's public name in ACM, in the stack's region, then "
+    "`pulumi config set roadie:certificateArn <its ARN>` (the ALB serves HTTPS with it and redirects HTTP)"
+)
 INTERNAL_CA_KEY = "roadie:internalCaCertificate"
 # How an operator makes and sets the CA (docs/deploy-aws.md): every refusal of the key says it.
 INTERNAL_CA_FIX = (
@@ -114,11 +121,28 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         dr=_disaster_recovery(reader, region) if environment == "dr" else None,
         ami_id=reader.optional_text("roadie:amiId"),
         ssh_key_name=reader.optional_text("roadie:sshKeyName"),
-        certificate_arn=reader.optional_text("roadie:certificateArn"),
+        certificate_arn=_certificate_arn(reader, region, required=prod_grade),
     )
     if prod_grade and not settings.nat_per_az:
         raise StackConfigError("roadie:natGateways", f"{environment} needs one NAT gateway per AZ (per-az)")
     return settings
+
+
+def _certificate_arn(reader: _Reader, region: str, *, required: bool) -> str | None:
+    """The ALB's ACM certificate. Required where users buy tickets (prod, dr): without one the
+    ALB serves the API, sessions and tokens included, in plain text on port 80."""
+    key = "roadie:certificateArn"
+    arn = reader.optional_text(key)
+    if arn is None:
+        if required:
+            raise StackConfigError(key, f"is required: {CERTIFICATE_FIX}")
+        return None
+    if not CERTIFICATE_ARN.fullmatch(arn):
+        expected = "arn:aws:acm:REGION:ACCOUNT:certificate/ID"
+        raise StackConfigError(key, f"{arn!r} is not an ACM certificate ARN ({expected})")
+    if arn.split(":")[3] != region:
+        raise StackConfigError(key, f"the certificate is in {arn.split(':')[3]}, the ALB in {region}: ACM's must match")
+    return arn
 
 
 class _Reader:

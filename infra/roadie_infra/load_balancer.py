@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from roadie_infra.security import APP_NODE_PORT
+from roadie_infra.security import APP_NODE_PORT, LB_HTTP_PORT, LB_HTTPS_PORT
 from roadie_infra.tagging import tags
 
 HEALTH_CHECK_PATH = "/readyz"
@@ -78,7 +78,7 @@ class LoadBalancer(pulumi.ComponentResource):
             aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=self.load_balancer.arn,
-                port=443,
+                port=LB_HTTPS_PORT,
                 protocol="HTTPS",
                 certificate_arn=args.certificate_arn,
                 ssl_policy="ELBSecurityPolicy-TLS13-1-2-2021-06",
@@ -87,14 +87,16 @@ class LoadBalancer(pulumi.ComponentResource):
             )
             http_action = aws.lb.ListenerDefaultActionArgs(
                 type="redirect",
-                redirect=aws.lb.ListenerDefaultActionRedirectArgs(port="443", protocol="HTTPS", status_code="HTTP_301"),
+                redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                    port=str(LB_HTTPS_PORT), protocol="HTTPS", status_code="HTTP_301"
+                ),
             )
         else:
             http_action = forward
         aws.lb.Listener(
             f"{name}-http",
             load_balancer_arn=self.load_balancer.arn,
-            port=80,
+            port=LB_HTTP_PORT,
             protocol="HTTP",
             default_actions=[http_action],
             opts=child,

@@ -37,7 +37,9 @@ OTLP_HTTP_PORT = ports.port("jaeger", "otlp_http")
 PGBACKREST_TLS_PORT = ports.port("pgbackrest", "tls")
 """The ports the app connects to (its ConfigMap's app.yml names them too)."""
 SSH_PORT = 22
-HTTPS_PORT = 443
+LB_HTTPS_PORT = ports.port("loadbalancer", "https")
+LB_HTTP_PORT = ports.port("loadbalancer", "http")
+"""The public load balancer's listeners (the ALB's, as the lab's HAProxy's)."""
 
 
 def _one(service: str, name: str) -> tuple[int, int]:
@@ -82,7 +84,7 @@ def _exporters() -> tuple[Rule, ...]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(LB, (HTTPS_PORT, HTTPS_PORT), INTERNET, "HTTPS from users"),
+    Rule(LB, _one("loadbalancer", "https"), INTERNET, "HTTPS from users"),
     Rule(LB, _one("loadbalancer", "http"), INTERNET, "HTTP from users (redirected to HTTPS when a certificate is set)"),
     Rule(APP, (APP_NODE_PORT, APP_NODE_PORT), LB, "ALB to the app's NodePort"),
     Rule(

@@ -21,6 +21,7 @@ Two modes:
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,14 +101,17 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 class _Connection:
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    """One keep-alive connection; over TLS when given a context (the server's certificate and the
+    address dialled verified with it), the handshake once per connection, not per request."""
+
+    def __init__(self, host: str, port: int, tls: ssl.SSLContext | None) -> None:
+        self.host, self.port, self.tls = host, port, tls
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def call(self, payload: bytes) -> tuple[int, bytes]:
         if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
         assert self.reader is not None
         self.writer.write(payload)
         try:
@@ -125,7 +129,7 @@ class _Connection:
 async def _send(conn: _Connection, result: LoadResult, judge: Judge, n: int, payload: bytes, *, since: float) -> None:
     try:
         status, body = await conn.call(payload)
-    except (OSError, asyncio.IncompleteReadError, ValueError):
+    except (OSError, asyncio.IncompleteReadError, ValueError):  # ssl.SSLError is an OSError
         result.add(TRANSPORT_ERROR, 0.0)
         return
     result.add(judge(n, status, body), time.perf_counter() - since)
@@ -140,6 +144,7 @@ async def saturate(
     duration: float,
     max_requests: int | None = None,
     judge: Judge = by_status,
+    tls: ssl.SSLContext | None = None,
 ) -> LoadResult:
     """Closed loop: `connections` clients back to back for `duration` seconds (or max_requests)."""
     result = LoadResult(duration=duration)
@@ -148,7 +153,7 @@ async def saturate(
 
     async def client() -> None:
         nonlocal issued
-        conn = _Connection(host, port)
+        conn = _Connection(host, port, tls)
         try:
             while time.perf_counter() < deadline and (max_requests is None or issued < max_requests):
                 n = issued
@@ -172,6 +177,7 @@ async def at_rate(
     duration: float,
     connections: int,
     judge: Judge = by_status,
+    tls: ssl.SSLContext | None = None,
 ) -> LoadResult:
     """Open loop: requests due every 1/rate seconds; latency from the due time."""
     result = LoadResult(duration=duration)
@@ -182,7 +188,7 @@ async def at_rate(
         queue.put_nowait(n)
 
     async def client() -> None:
-        conn = _Connection(host, port)
+        conn = _Connection(host, port, tls)
         try:
             while True:
                 try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import tempfile
 import time
 import uuid
@@ -56,7 +57,7 @@ from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.app_settings import app_settings
 from roadie.lab.inventory import Lab
-from roadie.services import registry
+from roadie.services import internal_tls, registry
 
 # The load generator runs on uvloop when it is installed (it is a dependency of the app): the
 # client then needs less CPU per request than the servers it measures.
@@ -155,7 +156,7 @@ class TicketsBenchmark:
         self.cpu = CpuMeter(lab)
         self.node_host = lab.group("app")[0]
         self.node = registry.endpoint(self.node_host, "app", "http")
-        self.lb = registry.endpoint(lab.group("lb")[0], "loadbalancer", "http")
+        self.lb = registry.endpoint(lab.group("lb")[0], "loadbalancer", "https")
         app = registry.service(self.node_host, "app")
         self.settings: Settings = app_settings(self.node_host)
         self.venv = app.path("venv")
@@ -217,7 +218,7 @@ class TicketsBenchmark:
         base = self.lb.url()
         found: list[tuple[int, int]] = []
         operator = ApiCredentials(self.settings.auth).operator_headers()
-        with httpx.Client(base_url=base, timeout=60, headers=operator) as http:
+        with httpx.Client(base_url=base, timeout=60, headers=operator, verify=internal_tls.verify_for(base)) as http:
             for _ in range(max(1, -(-seats // SEATS_PER_EVENT))):
                 body = {
                     "city_id": self.city.id,
@@ -239,7 +240,7 @@ class TicketsBenchmark:
         """Request n buys the one seat of orders[n], with a key of its own."""
         host = str(self.lb)
         run = uuid.uuid4().hex[:8]
-        with httpx.Client(base_url=f"http://{host}", timeout=10) as http:
+        with httpx.Client(base_url=self.lb.url(), timeout=10, verify=internal_tls.verify_for(self.lb.url())) as http:
             session = ApiCredentials(self.settings.auth).open_session(http, f"bench-{run}")
 
         def booking(n: int) -> bytes:
@@ -248,6 +249,11 @@ class TicketsBenchmark:
             return request_bytes("POST", host, "/v1/bookings", body, {"Idempotency-Key": f"bench-{run}-{n}", **session})
 
         return booking, BookingJudge([seat for _, seat in orders])
+
+    def _lb_tls(self) -> ssl.SSLContext | None:
+        """How the load generator reaches the load balancer: TLS verified against the internal CA
+        (its connections are kept alive, so the handshake is paid once per connection)."""
+        return internal_tls.http_verify() if self.lb.scheme == "https" else None
 
     def _closed_bookings(self, orders: list[tuple[int, int]], seconds: float) -> LoadResult:
         make, judge = self._booking_load(orders)
@@ -261,6 +267,7 @@ class TicketsBenchmark:
                 duration=seconds,
                 max_requests=len(orders),
                 judge=judge,
+                tls=self._lb_tls(),
             )
         )
 
@@ -287,6 +294,7 @@ class TicketsBenchmark:
                     duration=self.config.seconds,
                     connections=self.config.open_loop_connections,
                     judge=judge,
+                    tls=self._lb_tls(),
                 )
             )
         )

@@ -89,7 +89,7 @@ def start_app_tier(run: DrRun) -> None:
     app_lb = run.topology.region(2).app_lb
     if app_lb is None:
         raise RoadieError("region 2 has no app load balancer: run playbooks/dr.yml (the lb_dr play)")
-    url = f"http://{run.dns.resolve('app')}:{app_lb[1]}"
+    url = f"https://{run.dns.resolve('app')}:{app_lb[1]}"
     run.mark("app serving in region 2", steps.wait_for(lambda: steps.app_serves(url), 120, f"the DR app at {url}"))
     run.facts["DR app tier"] = ", ".join(f"{h}:{p}" for h, p in programs)
     run.facts["DR app URL (DNS name app)"] = url

@@ -15,6 +15,7 @@ from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
 from roadie.polling import poll_until
+from roadie.services import internal_tls
 
 POLL_S = 0.2
 
@@ -83,8 +84,9 @@ def app_serves(base_url: str) -> bool:
     """The app behind this load balancer is ready (its database, Redis and broker answer) and
     lists events: a read that goes through the app to the region's database."""
     try:
-        ready = httpx.get(f"{base_url}/readyz", timeout=2)
-        events = httpx.get(f"{base_url}/v1/cities", timeout=2) if ready.status_code == 200 else None
+        verify = internal_tls.verify_for(base_url)
+        ready = httpx.get(f"{base_url}/readyz", timeout=2, verify=verify)
+        events = httpx.get(f"{base_url}/v1/cities", timeout=2, verify=verify) if ready.status_code == 200 else None
     except httpx.HTTPError:
         return False
     return events is not None and events.status_code == 200

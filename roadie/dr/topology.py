@@ -116,7 +116,7 @@ def discover(lab: Lab) -> Topology:
             hosts=tuple(h for h in lab.hosts if h.region == number),
             members=_members(lab, groups["db"]),
             pg_lb=_endpoint(lab, groups["pg_lb"], "haproxy_pg", "primary"),
-            app_lb=_endpoint(lab, groups["lb"], "loadbalancer", "http"),
+            app_lb=_endpoint(lab, groups["lb"], "loadbalancer", "https"),
             app_hosts=tuple(lab.group(groups["app"])),
             pg_lb_address=next((h.address for h in lab.group(groups["pg_lb"])), None),
             lb_address=next((h.address for h in lab.group(groups["lb"])), None),

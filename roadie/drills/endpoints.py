@@ -41,6 +41,6 @@ def discover(lab: Lab) -> Endpoints:
         pg_members=members,
         sentinels=[(s.address, s.ports["sentinel"]) for s in sentinels],
         redis_members={name: (e.address, e.port) for name, e in redis_members.items()},
-        app_lb=lb.url("http") if lb is not None else None,
+        app_lb=lb.url("https") if lb is not None else None,
         sentinel_master=sentinels[0].text("master_name", DEFAULT_MASTER_NAME) if sentinels else DEFAULT_MASTER_NAME,
     )

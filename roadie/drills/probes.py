@@ -268,7 +268,7 @@ class HttpProbe(Probe):
 
         self.name = name
         self.url = url
-        self.client = httpx.AsyncClient(timeout=REQUEST_TIMEOUT)
+        self.client = httpx.AsyncClient(timeout=REQUEST_TIMEOUT, verify=internal_tls.verify_for(url))
 
     @property
     def node(self) -> str:

@@ -21,7 +21,7 @@ from roadie.drills.records import Journal
 from roadie.errors import RoadieError
 from roadie.lab import hosts
 from roadie.lab.inventory import Lab
-from roadie.services import registry
+from roadie.services import internal_tls, registry
 
 EVENT_SECTORS = 4
 EVENT_ROWS = 30
@@ -68,7 +68,7 @@ class BookingProbe(Probe):
         self.event_id = event_id
         self.seats = seats
         self.timeout = timeout
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout, verify=internal_tls.verify_for(base_url))
         self.bookings: list[int] = []
         self.conflicts = 0
         self.base_url = base_url
@@ -116,7 +116,9 @@ class AppReadProbe(Probe):
     def __init__(self, journal: Journal, interval: float, *, base_url: str, event_id: int) -> None:
         super().__init__(journal, interval)
         self.path = f"/v1/events/{event_id}"
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT)
+        self.client = httpx.AsyncClient(
+            base_url=base_url, timeout=REQUEST_TIMEOUT, verify=internal_tls.verify_for(base_url)
+        )
 
     async def attempt(self, key: str) -> None:
         (await self.client.get(self.path)).raise_for_status()
@@ -124,13 +126,14 @@ class AppReadProbe(Probe):
 
 def open_sessions(base_url: str, api: ApiCredentials) -> dict[str, dict[str, str]]:
     """A session per buyer (its headers), opened before the drill."""
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+    with httpx.Client(base_url=base_url, timeout=10, verify=internal_tls.verify_for(base_url)) as client:
         return {buyer: api.open_session(client, buyer) for buyer in BUYERS}
 
 
 def create_event(base_url: str, api: ApiCredentials) -> tuple[int, list[int]]:
     """A fresh event (in the first city) whose seats the drill's buyers race for."""
-    with httpx.Client(base_url=base_url, timeout=10, headers=api.operator_headers()) as client:
+    verify = internal_tls.verify_for(base_url)
+    with httpx.Client(base_url=base_url, timeout=10, headers=api.operator_headers(), verify=verify) as client:
         city = client.get("/v1/cities").raise_for_status().json()[0]["id"]
         starts = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0).isoformat()
         event = (

@@ -83,7 +83,7 @@ def app_role(service: Service, secrets: dict[str, str]) -> str:
 
 def loadbalancer_role(service: Service, secrets: dict[str, str]) -> str:
     up = HaproxyStats(service, secrets["lb_stats"], TIMEOUT).up("app_nodes")
-    return f":{service.ports['http']} -> {', '.join(up) or 'no app node'}"
+    return f":{service.ports['https']} -> {', '.join(up) or 'no app node'}"
 
 
 PROBERS: dict[str, Prober] = {

@@ -112,7 +112,7 @@ def lab_environment(lab: Lab | None = None) -> dict[str, str]:
         "ETCD_ROOT_PASSWORD": secrets.get("etcd_root", ""),
         "APP_URLS": " ".join(registry.urls(registry.in_group(lab, "app", "app"), "http")),
         "APP_OPERATOR_TOKEN": secrets.get("app_operator", ""),
-        "LB_URL": _url(lab, "lb", "loadbalancer", "http"),
+        "LB_URL": _url(lab, "lb", "loadbalancer", "https"),
         "SUPPLIERS_URL": _url(lab, "suppliers", "supplier_sim", "http"),
         "NODE_EXPORTER_URL": _url(lab, "monitoring", "node_exporter", "metrics"),
         "ROADIE_SSH": shlex.join(["ssh", "-F", str(lab.ssh.config)]),

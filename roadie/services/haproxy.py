@@ -1,13 +1,15 @@
 """HAProxy's stats page as CSV (`/;csv`): which servers of a backend are UP.
 
 Both HAProxies publish a `stats` port in the registry: the PostgreSQL one (haproxy_pg,
-backends pg_primary and pg_replicas) and the app load balancer (loadbalancer, app_nodes).
+backends pg_primary and pg_replicas) and the app load balancer (loadbalancer, app_nodes). Both
+serve it over HTTPS from the internal CA (it takes the stats password), verified against it.
 """
 
 from __future__ import annotations
 
 import httpx
 
+from roadie.services import internal_tls
 from roadie.services.registry import Service
 
 # Columns of HAProxy's CSV stats: proxy name, server name, ..., status (18th).
@@ -42,7 +44,7 @@ class HaproxyStats:
         self.timeout = timeout
 
     def csv(self) -> str:
-        response = httpx.get(self.url, auth=self.auth, timeout=self.timeout)
+        response = httpx.get(self.url, auth=self.auth, timeout=self.timeout, verify=internal_tls.verify_for(self.url))
         response.raise_for_status()
         return response.text
 
@@ -55,7 +57,7 @@ class AsyncHaproxyStats:
 
     def __init__(self, url: str, password: str, timeout: float) -> None:
         self.url = url
-        self.client = httpx.AsyncClient(timeout=timeout, auth=(USER, password))
+        self.client = httpx.AsyncClient(timeout=timeout, auth=(USER, password), verify=internal_tls.verify_for(url))
 
     async def up(self, backend: str) -> list[str]:
         return up_servers((await self.client.get(self.url)).text, backend)

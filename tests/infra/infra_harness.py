@@ -59,8 +59,13 @@ def shipped_config(env: str) -> dict[str, str]:
 
 
 def stack_config(env: str) -> dict[str, str]:
-    """The shipped config with what an operator adds by `pulumi config set`: the test CA."""
-    return {**shipped_config(env), INTERNAL_CA_KEY: TEST_INTERNAL_CA_CERTIFICATE}
+    """The shipped config with what an operator adds by `pulumi config set`: the test CA, and
+    where users are served (prod, dr) the ALB's ACM certificate in the stack's region."""
+    shipped = shipped_config(env)
+    added = {INTERNAL_CA_KEY: TEST_INTERNAL_CA_CERTIFICATE}
+    if env in ("prod", "dr"):
+        added["roadie:certificateArn"] = f"arn:aws:acm:{shipped['aws:region']}:123456789012:certificate/0a1b2c3d-4e5f"
+    return {**shipped, **added}
 
 
 # What the prod stack exports that the dr stack reads through its StackReference.

@@ -200,11 +200,21 @@ def test_dr_region_differs_from_primary():
         ("dr", {"dr__primaryRegion": "eu-central-1"}, "roadie:dr.primaryRegion"),
         ("dr", {"dr__primaryStack": None}, "roadie:dr.primaryStack"),
         ("dr", {"dr": None}, "roadie:dr"),
+        # Users are served over HTTPS only where they buy tickets: the ALB needs its certificate.
+        ("prod", {"certificateArn": None}, "roadie:certificateArn"),
+        ("dr", {"certificateArn": None}, "roadie:certificateArn"),
+        ("dev", {"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}, "roadie:certificateArn"),
+        ("prod", {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0a1b"}, "roadie:certificateArn"),
     ],
 )
 def test_invalid_config_names_the_key(env, changes, key):
     message = error_of(with_changes(env, **changes))
     assert message.startswith(f"{key}:"), message
+
+
+@pytest.mark.parametrize("env", ["dev", "staging"])
+def test_a_certificate_is_optional_before_users_are_served(env):
+    assert parse_settings(with_changes(env, certificateArn=None)).certificate_arn is None
 
 
 def test_program_stops_before_creating_anything_on_bad_config():

@@ -14,7 +14,8 @@ from collections import Counter
 import httpx
 import pytest
 
-from tests.support import manifest
+from roadie.services import internal_tls
+from tests.support import lb_url, manifest
 
 PATH = "/v1/cities"  # public, cheap and micro-cached: the nodes barely notice the abuse
 
@@ -26,7 +27,7 @@ def edge(lab, running_hosts) -> dict:
     # Each test sends from addresses of its own; an earlier run's rates from them must age out
     # first (HAProxy's rate weighs in the previous window too: two windows clear it).
     time.sleep(2 * limits["window_seconds"])
-    return {"url": f"http://{entry['address']}:{entry['ports']['http']}", "address": entry["address"], **limits}
+    return {"url": lb_url(lab), "address": entry["address"], **limits}
 
 
 def source(edge: dict, last_byte: int) -> str:
@@ -35,7 +36,8 @@ def source(edge: dict, last_byte: int) -> str:
 
 
 def client_from(edge: dict, last_byte: int, **headers: str) -> httpx.Client:
-    transport = httpx.HTTPTransport(local_address=source(edge, last_byte))
+    # A transport of its own verifies by itself: the client's `verify` would not reach it.
+    transport = httpx.HTTPTransport(local_address=source(edge, last_byte), verify=internal_tls.http_verify())
     return httpx.Client(base_url=edge["url"], transport=transport, headers=headers, timeout=10)
 
 
@@ -106,6 +108,6 @@ def test_oversized_headers_and_bodies_are_refused_at_the_edge(edge):
 
 def test_the_controller_is_exempt_in_the_lab(edge):
     assert "127.0.0.1/32" in edge["exempt_sources"]
-    with httpx.Client(base_url=edge["url"], timeout=10) as client:
+    with httpx.Client(base_url=edge["url"], timeout=10, verify=internal_tls.http_verify()) as client:
         codes = Counter(client.get(PATH).status_code for _ in range(edge["source_requests"] + 20))
     assert codes == Counter({200: edge["source_requests"] + 20})

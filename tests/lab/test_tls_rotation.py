@@ -1,7 +1,7 @@
 """`roadie tls rotate`: a host gets a new key and certificate while clients keep writing; the
 service serves the new certificate without a restart, and no write fails. PostgreSQL's primary,
-the Redis master (its host's Sentinel restarts: Sentinel cannot reload a certificate) and a
-RabbitMQ node."""
+the Redis master (its host's Sentinel restarts: Sentinel cannot reload a certificate), a
+RabbitMQ node and the app load balancer (a reload: kept connections carry on)."""
 
 import socket
 import ssl
@@ -40,15 +40,22 @@ def served_serial(address: str, port: int, ca: Path) -> int:
     return x509.load_der_x509_certificate(der).serial_number
 
 
-@dataclass
-class Writer:
-    """Writes a row every WRITE_EVERY_S through a new connection and through one kept open."""
+@dataclass(kw_only=True)
+class Traffic:
+    """What a client did through a rotation: requests on new connections and on the one it kept
+    open, and every failure. `done` stops it."""
 
-    conninfo: str
     done: threading.Event = field(default_factory=threading.Event)
     fresh: int = 0
     kept: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Writer(Traffic):
+    """Writes a row every WRITE_EVERY_S through a new connection and through one kept open."""
+
+    conninfo: str
 
     def run(self) -> None:
         with psycopg.connect(self.conninfo, autocommit=True) as kept:
@@ -76,7 +83,7 @@ def served_tls_serial(address: str, port: int, ca: Path) -> int:
     return x509.load_der_x509_certificate(der).serial_number
 
 
-def rotate_while_writing(lab, host: str, writer: "Writer | RedisWriter | RabbitWriter") -> int:
+def rotate_while_writing(lab, host: str, writer: Traffic) -> int:
     """`roadie tls rotate host` while `writer` writes; the serial number of the new certificate.
     Fails when the rotation failed or a write did."""
     thread = threading.Thread(target=writer.run, name="writer")
@@ -123,15 +130,11 @@ def test_rotating_the_primarys_certificate_loses_no_write(lab, lab_secrets, runn
 
 
 @dataclass
-class RedisWriter:
+class RedisWriter(Traffic):
     """Sets a key every WRITE_EVERY_S through a client that asks the Sentinels for the master
     on each new connection, and through a connection kept open to the master."""
 
     sentinel: Sentinel
-    done: threading.Event = field(default_factory=threading.Event)
-    fresh: int = 0
-    kept: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def run(self) -> None:
         kept = self.sentinel.master_for("roadie", socket_timeout=2)
@@ -170,16 +173,12 @@ def test_rotating_the_redis_masters_certificate_loses_no_write(lab, lab_secrets,
 
 
 @dataclass
-class RabbitWriter:
+class RabbitWriter(Traffic):
     """Publishes a confirmed message every WRITE_EVERY_S through a new connection and through
     one kept open, to a quorum queue."""
 
     parameters: pika.ConnectionParameters
     queue: str
-    done: threading.Event = field(default_factory=threading.Event)
-    fresh: int = 0
-    kept: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def channel(self, connection: pika.BlockingConnection):
         channel = connection.channel()
@@ -222,3 +221,36 @@ def test_rotating_a_rabbitmq_nodes_certificate_loses_no_publish(lab, lab_secrets
     assert served_tls_serial(address, port, lab.tls.ca_cert) == issued != before, "RabbitMQ serves the old certificate"
     metrics = int(entry["ports"]["prometheus"])
     assert served_tls_serial(address, metrics, lab.tls.ca_cert) == issued, "the metrics serve the old certificate"
+
+
+@dataclass
+class HttpsReader(Traffic):
+    """Asks the app load balancer for the cities every WRITE_EVERY_S through a new connection
+    and through one kept open (each request must be answered 200)."""
+
+    url: str
+
+    def run(self) -> None:
+        verify = internal_tls.http_verify()
+        with httpx.Client(base_url=self.url, timeout=5, verify=verify) as kept:
+            while not self.done.is_set():
+                try:
+                    with httpx.Client(base_url=self.url, timeout=5, verify=verify) as fresh:
+                        fresh.get("/v1/cities").raise_for_status()
+                    self.fresh += 1
+                    kept.get("/v1/cities").raise_for_status()
+                    self.kept += 1
+                except httpx.HTTPError as exc:
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(WRITE_EVERY_S)
+
+
+def test_rotating_the_load_balancers_certificate_drops_no_request(lab, running_hosts):
+    host = lab.group("lb")[0]
+    lb = registry.service(host, "loadbalancer")
+    https, stats = lb.endpoint("https"), lb.endpoint("stats")
+    before = served_tls_serial(https.address, https.port, lab.tls.ca_cert)
+    # HAProxy reloads: the old worker finishes the kept connection, new ones meet the new pair.
+    issued = rotate_while_writing(lab, host.name, HttpsReader(https.url()))
+    assert served_tls_serial(https.address, https.port, lab.tls.ca_cert) == issued != before, "the old certificate"
+    assert served_tls_serial(stats.address, stats.port, lab.tls.ca_cert) == issued, "the stats page's is the old one"

@@ -61,3 +61,29 @@ def test_exempt_sources_are_not_tracked(exempt):
     else:
         assert track == "tcp-request connection track-sc0 src"
         assert not any(line.startswith("acl limit_exempt") for line in lines)
+
+
+def blocks(text: str) -> dict[str, list[str]]:
+    """The configuration's sections by their header line, each as its rule lines."""
+    found: dict[str, list[str]] = {}
+    for block in text.split("\n\n"):
+        lines = [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
+        headers = [i for i, line in enumerate(lines) if re.match(r"^(frontend|backend|listen) ", line)]
+        if headers:
+            found[lines[headers[0]]] = lines[headers[0] + 1 :]
+    return found
+
+
+def test_the_api_and_the_stats_are_served_over_tls_and_plain_http_only_redirects():
+    overrides = {**LIMITS, "loadbalancer_address": "10.1.1.51", "loadbalancer_tls_dir": "/etc/haproxy/tls-lb"}
+    sections = blocks(render_template("loadbalancer", "haproxy.cfg.j2", role_variables("loadbalancer", overrides)))
+    crt = "ssl crt /etc/haproxy/tls-lb/server.crt"
+    assert rule(sections["frontend app"], r"^bind ") == f"bind 10.1.1.51:443 {crt}"
+    assert rule(sections["listen stats"], r"^bind ") == f"bind 10.1.1.51:8404 {crt}"
+    # The HTTP port answers a redirect and nothing else: no backend, so no node behind it.
+    redirect = "http-request redirect location https://%[req.hdr(host),regsub(:[0-9]+$,)]{}%[capture.req.uri] code 308"
+    assert sections["frontend app_http"] == ["bind 10.1.1.51:80", redirect.format("")]
+    # Elsewhere than 443 the redirect names the HTTPS port.
+    other = {**overrides, "loadbalancer_https_port": 8443}
+    moved = blocks(render_template("loadbalancer", "haproxy.cfg.j2", role_variables("loadbalancer", other)))
+    assert moved["frontend app_http"] == ["bind 10.1.1.51:80", redirect.format(":8443")]

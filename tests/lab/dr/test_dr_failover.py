@@ -12,7 +12,7 @@ from roadie.dr.topology import discover
 from roadie.drills import tickets
 from roadie.errors import RoadieError
 from roadie.lab import hosts
-from roadie.services import registry
+from roadie.services import internal_tls, registry
 from tests.support import wait_until
 
 
@@ -73,7 +73,7 @@ def test_dr_app_tier_sells_tickets_through_the_dns_name(failover_result, dr_lab)
     url = failover_result["facts"]["DR app URL (DNS name app)"]
     api = ApiCredentials.for_lab(dr_lab)
     event_id, seats = tickets.create_event(url, api)
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, timeout=10, verify=internal_tls.http_verify()) as client:
         session = api.open_session(client, "dr-test")
         booked = client.post(
             "/v1/bookings",

@@ -17,9 +17,9 @@ import yaml
 from roadie.k8s import podplay
 from roadie.k8s.image import LISTEN_ADDRESS_ENV, image_names
 from roadie.paths import project_root
+from tests import support
 from tests.lab.search.conftest import hotels, search_body
 from tests.lab.tickets.conftest import event_body
-from tests.support import manifest
 
 BUILD_SCRIPT = project_root() / "scripts" / "build-app-image.sh"
 
@@ -55,8 +55,7 @@ def pod_client(pod):
 
 @pytest.fixture(scope="module")
 def lb_client(lab, running_hosts):
-    entry = manifest(lab.group("lb")[0], "loadbalancer")
-    with httpx.Client(base_url=f"http://{entry['address']}:{entry['ports']['http']}", timeout=15) as client:
+    with support.lb_client(lab, timeout=15) as client:
         yield client
 
 

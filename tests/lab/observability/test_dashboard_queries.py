@@ -21,7 +21,7 @@ from roadie.apiauth import ApiCredentials
 from roadie.paths import project_root
 from roadie.services import internal_tls
 from tests.lab.observability.conftest import query
-from tests.support import manifest, wait_until
+from tests.support import lb_client, manifest, wait_until
 
 APP_METRICS = re.compile(r"\b(roadie_|search_|suppliersim_|slo:|route:)")
 PANELS = [
@@ -75,9 +75,8 @@ def loaded(lab, lab_secrets, prometheus_url):
 
 def app_load(lab) -> None:
     """Requests through the load balancer that move every app metric family the dashboards show."""
-    entry = manifest(lab.group("lb")[0], "loadbalancer")
     api = ApiCredentials.for_lab(lab)
-    with httpx.Client(base_url=f"http://{entry['address']}:{entry['ports']['http']}", timeout=20) as http:
+    with lb_client(lab, timeout=20) as http:
         for _ in range(5):
             http.get("/healthz")
             http.get("/v1/cities")

@@ -13,6 +13,8 @@ import pytest
 from app.search.redis_client import connect
 from app.search.wiring import SearchSettings, load_settings
 from roadie.lab import hosts
+from roadie.services import internal_tls
+from tests import support
 from tests.support import manifest, wait_until
 
 # Every test run searches its own hotels: nothing a previous run cached can answer for them.
@@ -36,8 +38,7 @@ def search_body(hotel_ids, *, suppliers, days_ahead=30, nights=3, rooms=None) ->
 
 @pytest.fixture(scope="session")
 def lb_url(lab, running_hosts):
-    entry = manifest(lab.group("lb")[0], "loadbalancer")
-    return f"http://{entry['address']}:{entry['ports']['http']}"
+    return support.lb_url(lab)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +87,7 @@ class Simulator:
 @pytest.fixture(scope="session")
 def client(lb_url, node_urls, operator):
     """The search API through the load balancer; fails clearly if the app does not mount it."""
-    with httpx.Client(base_url=lb_url, timeout=20, headers=operator) as http:
+    with httpx.Client(base_url=lb_url, timeout=20, headers=operator, verify=internal_tls.http_verify()) as http:
         response = http.get("/v1/search/stats")
         if response.status_code == 404:
             pytest.fail("the app does not serve /v1/search: app/main.py optional_routers() must return "

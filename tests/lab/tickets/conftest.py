@@ -13,6 +13,8 @@ from psycopg.rows import dict_row
 from app.common.db import primary_dsn
 from app.common.settings import Settings
 from roadie.lab import app_settings as lab_app_settings
+from roadie.services import internal_tls
+from tests import support
 from tests.support import manifest
 
 MOSCOW, SAINT_PETERSBURG = 1, 3
@@ -20,8 +22,7 @@ MOSCOW, SAINT_PETERSBURG = 1, 3
 
 @pytest.fixture(scope="session")
 def lb_url(lab, running_hosts):
-    entry = manifest(lab.group("lb")[0], "loadbalancer")
-    return f"http://{entry['address']}:{entry['ports']['http']}"
+    return support.lb_url(lab)
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +41,7 @@ def app_settings(lab, running_hosts) -> Settings:
 
 @pytest.fixture(scope="session")
 def client(lb_url):
-    with httpx.Client(base_url=lb_url, timeout=15) as http:
+    with httpx.Client(base_url=lb_url, timeout=15, verify=internal_tls.http_verify()) as http:
         yield http
 
 

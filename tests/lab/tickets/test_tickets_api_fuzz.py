@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from roadie.services import internal_tls
+
 HERE = Path(__file__).parent
 # The credentials as schemathesis reads them (by security scheme name), from the environment.
 AUTH_CONFIG = """
@@ -40,6 +42,8 @@ def schemathesis(lb_url: str, cwd: Path, checks: str, env: dict[str, str], confi
             "--include-tag", "tickets",
             "--seed", "1",
             "--phases", "examples,fuzzing,stateful",
+            # The load balancer's certificate, verified against the lab's CA (never 'false').
+            "--tls-verify", str(internal_tls.files().ca_cert),
         ],
         capture_output=True, text=True, timeout=240, check=False, cwd=cwd, env={**os.environ, **env},
     )  # fmt: skip

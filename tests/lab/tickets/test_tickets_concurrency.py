@@ -6,12 +6,14 @@ from collections import Counter
 
 import httpx
 
+from roadie.services import internal_tls
+
 BUYERS, SEATS = 500, 100
 
 
 async def race(lb_url: str, session: dict[str, str], event_id: int, seat_ids: list[int]) -> list[tuple[int, int, dict]]:
     limits = httpx.Limits(max_connections=BUYERS, max_keepalive_connections=BUYERS)
-    async with httpx.AsyncClient(base_url=lb_url, timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(base_url=lb_url, timeout=30, limits=limits, verify=internal_tls.http_verify()) as http:
         start = asyncio.Event()
 
         async def buyer(n: int) -> tuple[int, int, dict]:

@@ -5,7 +5,8 @@ import httpx
 import pytest
 
 from roadie.lab import hosts
-from tests.support import manifest, wait_until
+from roadie.services import internal_tls
+from tests.support import lb_url, manifest, wait_until
 
 
 def test_each_node_listens_on_its_own_address_only(lab, app_nodes):
@@ -45,13 +46,12 @@ def test_a_session_made_on_one_node_works_on_another(app_nodes, new_event, api):
 
 
 def lb_stats(lab, lab_secrets):
-    entry = manifest(lab.group("lb")[0], "loadbalancer")
-    return f"http://{entry['address']}:{entry['ports']['stats']}/metrics", ("stats", lab_secrets["lb_stats"])
+    return lb_url(lab, "stats") + "/metrics", ("stats", lab_secrets["lb_stats"])
 
 
 def servers_up(lab, lab_secrets):
     url, auth = lb_stats(lab, lab_secrets)
-    text = httpx.get(url, auth=auth, timeout=3).text
+    text = httpx.get(url, auth=auth, timeout=3, verify=internal_tls.http_verify()).text
     return {
         line.split('server="')[1].split('"')[0]
         for line in text.splitlines()
@@ -64,7 +64,7 @@ def servers_up(lab, lab_secrets):
 
 def test_load_balancer_metrics_need_credentials(lab, lab_secrets):
     url, _ = lb_stats(lab, lab_secrets)
-    assert httpx.get(url, timeout=3).status_code == 401
+    assert httpx.get(url, timeout=3, verify=internal_tls.http_verify()).status_code == 401
     assert servers_up(lab, lab_secrets) == {h.name for h in lab.group("app")}
 
 

@@ -5,11 +5,12 @@ import uuid
 
 import httpx
 
+from roadie.services import internal_tls
 from tests.lab.tickets.conftest import book
 
 
 async def same_key_twenty_times(lb_url, session, event_id, seat_ids, key):
-    async with httpx.AsyncClient(base_url=lb_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=lb_url, timeout=30, verify=internal_tls.http_verify()) as http:
         return await asyncio.gather(
             *[
                 http.post(

@@ -40,12 +40,13 @@ def test_prometheus_scrapes_every_service_group_of_the_inventory(tmp_path):
     assert patroni["targets"] == [f"{HOSTVARS['db-1']['roadie_address']}:8008"]
     assert patroni["labels"] == {"host": "db-1", "region": "1", "az": str(HOSTVARS["db-1"]["roadie_az"])}
     assert jobs["haproxy_pg"]["basic_auth"] == {"username": "stats", "password": SECRET}
-    # Patroni's REST API, etcd and RabbitMQ's metrics are HTTPS from the internal CA: verified
-    # against the CA the role installs.
-    for name in ("patroni", "etcd", "rabbitmq", "rabbitmq_queues"):
+    # Patroni's REST API, etcd, RabbitMQ's metrics and HAProxy's stats are HTTPS from the
+    # internal CA: verified against the CA the role installs.
+    for name in ("patroni", "etcd", "rabbitmq", "rabbitmq_queues", "haproxy_pg"):
         assert (jobs[name]["scheme"], jobs[name]["tls_config"]) == ("https", {"ca_file": "/etc/prometheus/ca.crt"})
     assert sorted(name for name, job in jobs.items() if job.get("scheme") == "https") == [
         "etcd",
+        "haproxy_pg",
         "patroni",
         "rabbitmq",
         "rabbitmq_queues",
@@ -54,6 +55,8 @@ def test_prometheus_scrapes_every_service_group_of_the_inventory(tmp_path):
     assert jobs["app"]["authorization"] == {"type": "Bearer", "credentials": SECRET + "-op"}
     assert [name for name, job in jobs.items() if "authorization" in job] == ["app"]
     assert jobs["blackbox_lb"]["relabel_configs"][-1]["replacement"] == f"{ADDRESS}:9115"
+    # The load balancer is probed as users reach it: over HTTPS.
+    assert all(t.startswith("https://") for c in jobs["blackbox_lb"]["static_configs"] for t in c["targets"])
     (tmp_path / "rules").mkdir()
     result = subprocess.run(
         [tool("promtool"), "check", "config", "--syntax-only", str(write(tmp_path, "prometheus.yml", text))],

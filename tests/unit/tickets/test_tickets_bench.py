@@ -1,11 +1,14 @@
 """The benchmark's load generator: percentiles, counting by judged outcome, and real runs
-against a local server (closed and open loop)."""
+against a local server (closed and open loop, plain and over TLS)."""
 
 import asyncio
+import ssl
 
 import pytest
 
 from roadie.bench.load import OK, TRANSPORT_ERROR, LoadResult, at_rate, request_bytes, saturate
+from roadie.tls import issue
+from roadie.tls_files import TlsFiles
 
 
 def test_percentiles_and_rate_count_ok_answers_only():
@@ -87,3 +90,40 @@ def test_an_unreachable_server_is_counted_as_transport_errors():
     result = asyncio.run(main())
     assert result.outcomes == {TRANSPORT_ERROR: 6}
     assert result.rate() == 0.0
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A CA with a certificate for 127.0.0.1 (as the lab's load balancer has for its address),
+    and another CA with one for the same address."""
+    work = tmp_path_factory.mktemp("tls-bench")
+    files, other = TlsFiles(work / "tls"), TlsFiles(work / "other-tls")
+    inventory = {"all": {"hosts": {"lb-1": {"roadie_address": "127.0.0.1"}}}}
+    issue(files, inventory)
+    issue(other, inventory)
+    return files, other
+
+
+def _over_tls(files: TlsFiles, client: ssl.SSLContext) -> LoadResult:
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(files.host_cert("lb-1"), files.host_key("lb-1"))
+
+    async def main():
+        server = await asyncio.start_server(_serve, "127.0.0.1", 0, ssl=server_side)
+        port = server.sockets[0].getsockname()[1]
+        payload = request_bytes("GET", f"127.0.0.1:{port}", "/")
+        async with server:
+            return await saturate(
+                "127.0.0.1", port, lambda _: payload, connections=1, duration=5, max_requests=9, tls=client
+            )
+
+    return asyncio.run(main())
+
+
+def test_the_load_generator_speaks_tls_verified_against_the_ca(tls_files):
+    files, other = tls_files
+    trusted = _over_tls(files, ssl.create_default_context(cafile=str(files.ca_cert)))
+    assert trusted.outcomes == {OK: 6, "HTTP 409": 3}
+    # A server whose certificate another CA signed is never sent a request.
+    refused = _over_tls(other, ssl.create_default_context(cafile=str(files.ca_cert)))
+    assert refused.outcomes == {TRANSPORT_ERROR: 9}
