@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -44,6 +44,12 @@ class PgTarget:
             "PGDATABASE": self.database,
             "PGOPTIONS": " ".join(f"-c {k}={v}" for k, v in self.options.items()),
         }
+
+    def for_setup(self) -> PgTarget:
+        """The same target without a statement timeout: the app's (5 s) bounds booking statements,
+        not generating millions of pgbench rows or vacuuming them, which takes longer on a small
+        machine (a fresh lab's first `roadie bench tickets` failed in `pgbench -i` at scale 32)."""
+        return replace(self, options={**self.options, "statement_timeout": "0"})
 
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(
@@ -126,9 +132,10 @@ def prepare_tpcb(target: PgTarget, scale: int) -> None:
     """pgbench's tables at `scale`: initialised when missing or at another scale (data generated
     on the server), else reused with the history emptied and the tables vacuumed, so each run
     starts alike and none of this falls in the measured window."""
-    if tpcb_scale(target) == scale:
-        with target.connect() as conn:
+    setup = target.for_setup()
+    if tpcb_scale(setup) == scale:
+        with setup.connect() as conn:
             conn.execute("TRUNCATE public.pgbench_history")
             conn.execute("VACUUM ANALYZE public.pgbench_branches, public.pgbench_tellers, public.pgbench_accounts")
         return
-    _run(target, ["-i", "-I", "dtGvp", "-s", str(scale)], timeout=900)
+    _run(setup, ["-i", "-I", "dtGvp", "-s", str(scale)], timeout=900)

@@ -343,7 +343,7 @@ class TicketsBenchmark:
     def _booking_sql(self) -> SqlPhase:
         target = self._target({"search_path": booking_sql.SCHEMA})
         sizes = [BOOKING_SQL_MAX_TPS * self.config.warmup, BOOKING_SQL_MAX_TPS * self.config.seconds]
-        with target.connect() as conn:
+        with target.for_setup().connect() as conn:
             ranges = booking_sql.prepare(conn, number=self.shard_number, ranges=sizes)
         defines = [r.defines(clients=self.config.clients, shard=self.shard, number=self.shard_number) for r in ranges]
         with tempfile.TemporaryDirectory(prefix="roadie-bench-") as tmp:

@@ -45,3 +45,9 @@ def test_aborted_or_failing_runs_are_errors():
 def test_session_settings_reach_pgbench_and_psycopg_alike():
     target = PgTarget("h", 1, "u", "p", "bench", {"search_path": "booking_sql", "statement_timeout": "5000"})
     assert target.env()["PGOPTIONS"] == "-c search_path=booking_sql -c statement_timeout=5000"
+
+
+def test_set_up_runs_without_the_apps_statement_timeout_and_the_run_keeps_it():
+    target = PgTarget("h", 1, "u", "p", "bench", {"search_path": "booking_sql", "statement_timeout": "5000"})
+    assert target.for_setup().env()["PGOPTIONS"] == "-c search_path=booking_sql -c statement_timeout=0"
+    assert target.env()["PGOPTIONS"].endswith("statement_timeout=5000")
