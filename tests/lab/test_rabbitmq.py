@@ -1,7 +1,8 @@
-"""RabbitMQ: AMQPS and HTTPS metrics only, verified against the internal CA; the app user
-publishes with confirms and consumes on its vhost (quorum queues by default); guest and the app
-user outside its vhost are refused."""
+"""RabbitMQ: AMQPS and HTTPS metrics only, verified against the internal CA; clustering over mutual
+TLS; the app user publishes with confirms and consumes on its vhost (quorum queues by default);
+guest and the app user outside its vhost are refused."""
 
+import socket
 import ssl
 import uuid
 
@@ -119,3 +120,30 @@ def test_metrics_are_served_over_https_only(lab, running_hosts):
     assert answer.status_code == 200 and "rabbitmq_identity_info" in answer.text
     with pytest.raises(httpx.HTTPError):
         httpx.get(url.replace("https://", "http://"), timeout=5)
+
+
+def distribution_answer(address: str, port: int, context: ssl.SSLContext) -> str:
+    """What a node's Erlang distribution port does with a TLS client: 'refused' (the handshake
+    or the first read fails, or the node hangs up), or 'waiting' (TLS is up and the node waits
+    for the distribution handshake)."""
+    try:
+        with (
+            socket.create_connection((address, port), timeout=5) as raw,
+            context.wrap_socket(raw, server_hostname=address) as wrapped,
+        ):
+            wrapped.settimeout(2)
+            return "refused" if wrapped.recv(1) == b"" else "answered"
+    except TimeoutError:
+        return "waiting"
+    except (ssl.SSLError, ConnectionError):
+        return "refused"
+
+
+def test_clustering_runs_over_mutual_tls(lab, running_hosts):
+    """The distribution port (clustering, quorum queue replication, the CLI tools) serves TLS
+    with the node's certificate and requires one from the CA: without it the node refuses."""
+    host = next(h for h in running_hosts if "rabbitmq" in h.groups)
+    dist = registry.service(host, "rabbitmq").endpoint("dist")
+    assert distribution_answer(dist.address, dist.port, internal_tls.http_verify()) == "refused"
+    # The control: the operator's certificate, from the same CA, is let in.
+    assert distribution_answer(dist.address, dist.port, internal_tls.http_client()) == "waiting"
